@@ -1,0 +1,468 @@
+// The CPU: run loop, decoded-block cache, segment/stack helpers and control-register transitions.
+// Instruction semantics live in ops/*.ts (one file per family); descriptor checks in segments.ts;
+// event delivery (exceptions, interrupts, double and triple fault) in exceptions.ts.
+//
+// Execution model: code is decoded into blocks of Insn (straight-line, ending at a control
+// transfer, a mode change or the page end) cached per physical page and keyed by (offset, CS.D).
+// Writes to RAM that hold decoded code drop that page's blocks (see checkCodeWrite). Faults are
+// thrown as the FAULT singleton and delivered here, with EIP rolled back to the faulting instruction.
+
+import { AR, CR0, CR4, EFER, EFLAGS, EXC, SEG, SEG_NONE } from './arch.js';
+import { CpuMmu, T_NX, T_SLOW, T_VALID } from './mmu.js';
+import { FAULT, Mode, Stop, ZERO_REG } from './state.js';
+import { Insn } from './insn.js';
+import { decode, endsBlock } from './decoder.js';
+import { Access, loadPdptes } from './paging.js';
+import { deliverEvent, EventKind } from './exceptions.js';
+import type { IoBus } from '../bus.js';
+import type { Clock } from '../clock.js';
+
+/** What the CPU asks of its interrupt controller (8259 pair or local APIC). */
+export interface InterruptController {
+  /** An unmasked interrupt request is pending (cheap: called between blocks). */
+  hasInterrupt(): boolean;
+  /** INTA cycle: the vector of the highest-priority pending request. */
+  acknowledge(): number;
+}
+
+/** Hooks the machine may install (tracing, debugger, VMX). All optional; null = no cost. */
+export interface CpuHooks {
+  /** Called for every event delivered (exception, interrupt) before it is delivered. */
+  onEvent?: (vector: number, kind: EventKind, errorCode: number) => void;
+}
+
+export class Block {
+  constructor(readonly insns: Insn[], readonly bytes: number, readonly pa: number) {}
+}
+
+const MAX_BLOCK_INSNS = 64;
+
+export class CPU extends CpuMmu {
+  io: IoBus;
+  clock: Clock;
+  intc: InterruptController | null = null;
+  hooks: CpuHooks = {};
+  /** 0xffff in 16-bit code, -1 (all bits) in 32-bit code: EIP wraps accordingly. */
+  ipMask = 0xffff;
+  stop: Stop = Stop.None;
+  /** Human-readable reason for the last stop (triple fault, unsupported instruction...). */
+  stopMessage = '';
+  /** On an unimplemented instruction: stop the run with a report (true) or raise #UD (false). */
+  stopOnUnimplemented = true;
+  /** Cached blocks per physical page; key = (offset << 1) | CS.D. */
+  private pageBlocks: (Map<number, Block> | undefined)[] = [];
+  /** CPUID model (set by the machine; see cpuid.ts). */
+  cpuidLeaves: Map<number, [number, number, number, number]> = new Map();
+  /** Nonzero while delivering an event (for double-fault classification, see exceptions.ts). */
+  deliveryDepth = 0;
+
+  constructor(io: IoBus, clock: Clock) {
+    super();
+    this.io = io;
+    this.clock = clock;
+  }
+
+  /** Power-on / RESET state (SDM Vol3A 9.1.1, Table 9-1). */
+  reset(): void {
+    this.r32.fill(0);
+    this.r32[2] = 0x00000600; // EDX = family/model/stepping signature (family 6)
+    this.flags = EFLAGS.FIXED1; this.lazy = 0;
+    this.cr0 = CR0.ET | CR0.CD | CR0.NW; this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
+    this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;
+    for (let s = 0; s < 6; s++) this.setSegCache(s, 0, 0, 0xffff, AR.P | AR.S | AR.RW | AR.ACCESSED);
+    this.setSegCache(SEG.CS, 0xf000, 0xffff0000 | 0, 0xffff, AR.P | AR.S | AR.CODE | AR.RW | AR.ACCESSED);
+    this.setSegCache(SEG.LDTR, 0, 0, 0xffff, AR.P | 2);
+    this.setSegCache(SEG.TR, 0, 0, 0xffff, AR.P | 11);
+    this.gdtrBase = 0; this.gdtrLimit = 0xffff; this.idtrBase = 0; this.idtrLimit = 0xffff;
+    this.eip = 0xfff0;
+    this.halted = false; this.intShadow = false; this.nmiPending = false; this.nmiBlocked = false;
+    this.updateMode();
+    this.flushTlb(false);
+  }
+
+  // ------------------------------------------------------------------ run loop
+  /** Run until the clock's instruction count reaches `until`, or a stop condition. */
+  run(until: number): Stop {
+    const clock = this.clock;
+    this.stop = Stop.None;
+    while (clock.insns < until) {
+      if (this.halted) {
+        if (!this.pendingEvent()) return Stop.Halted;
+        this.halted = false;
+      }
+      const shadow = this.intShadow;
+      this.intShadow = false;
+      if (!shadow && this.deliverPendingEvent()) { if (this.stop !== Stop.None) return this.stop; continue; }
+      const tf = (this.flags & EFLAGS.TF) !== 0;
+      let max = until - clock.insns;
+      if (shadow || tf) max = 1;
+      this.execBlock(max);
+      if (tf && this.stop === Stop.None && this.lastBlockRan > 0) {
+        this.dr[6] |= 0x4000; // DR6.BS
+        this.deliver(EXC.DB, EventKind.Trap, -1);
+      }
+      if (this.stop !== Stop.None) return this.stop;
+    }
+    return Stop.Budget;
+  }
+
+  /** Instructions completed by the last execBlock (0 if it faulted on the first). */
+  private lastBlockRan = 0;
+
+  private execBlock(max: number): void {
+    let k = 0;
+    this.lastBlockRan = 0;
+    try {
+      const blk = this.fetchBlock();
+      const insns = blk.insns;
+      const n = insns.length < max ? insns.length : max;
+      this.blockStop = false;
+      for (; k < n;) {
+        const i = insns[k];
+        this.prevEip = this.eip;
+        this.eip = (this.eip + i.len) & this.ipMask;
+        i.exec(this, i);
+        k++;
+        if (this.blockStop) break;
+      }
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      this.clock.insns += k;
+      this.lastBlockRan = k;
+      this.eip = this.prevEip;
+      this.deliver(this.excVector, EventKind.Fault, this.excHasCode ? this.excCode : -1);
+      return;
+    }
+    this.clock.insns += k;
+    this.lastBlockRan = k;
+  }
+
+  /** Find or build the block at CS:EIP. Fetch faults (#PF, #GP for the CS limit) are thrown. */
+  private fetchBlock(): Block {
+    const eip = this.eip;
+    this.prevEip = eip;
+    if ((eip >>> 0) > this.segLimit[SEG.CS]) this.gp(0);
+    const lin = (this.segBase[SEG.CS] + eip) | 0;
+    let e = this.tlb[lin >>> 12];
+    if ((e & (this.rdMask | T_NX)) !== T_VALID) {
+      this.translate(lin, Access.Fetch, this.cpl === 3);
+      e = this.tlb[lin >>> 12];
+      if ((e & T_SLOW) !== 0 || (e & T_VALID) === 0) return this.uncachedBlock(lin);
+    }
+    const pa = (e & ~0xfff) | (lin & 0xfff);
+    const page = pa >>> 12;
+    let map = this.pageBlocks[page];
+    const key = ((pa & 0xfff) << 1) | (this.cs32 ? 1 : 0);
+    let b = map !== undefined ? map.get(key) : undefined;
+    if (b === undefined) {
+      const nb = this.buildBlock(pa, lin);
+      if (nb === null) return this.uncachedBlock(lin);
+      if (map === undefined) { map = new Map(); this.pageBlocks[page] = map; }
+      map.set(key, nb);
+      b = nb;
+    }
+    if (((eip + b.bytes - 1) >>> 0) > this.segLimit[SEG.CS]) return this.uncachedBlock(lin);
+    return b;
+  }
+
+  /** Decode a block from RAM at `pa`; null if the first instruction crosses the page end. */
+  private buildBlock(pa: number, lin: number): Block | null {
+    const insns: Insn[] = [];
+    const end = (pa | 0xfff) + 1;
+    let p = pa;
+    while (insns.length < MAX_BLOCK_INSNS) {
+      const i = new Insn();
+      const len = decode(this.ram, p, end, this.cs32, i);
+      if (len === 0) break;
+      insns.push(i);
+      p += len;
+      if (endsBlock(i) || p >= end) break;
+    }
+    if (insns.length === 0) return null;
+    // Mark the bytes as code so writes to them invalidate this page's blocks.
+    for (let a = pa & ~31; a < p; a += 32) this.codeBits[a >>> 10] |= 1 << ((a >>> 5) & 31);
+    void lin;
+    return new Block(insns, p - pa, pa);
+  }
+
+  /** One instruction decoded through linear fetches (page-crossing, MMIO, or near the CS limit). Not cached. */
+  private uncachedBlock(lin: number): Block {
+    const buf = new Uint8Array(16);
+    const user = this.cpl === 3;
+    const limit = this.segLimit[SEG.CS];
+    const i = new Insn();
+    let have = 0;
+    for (;;) {
+      const len = decode(buf, 0, have, this.cs32, i);
+      if (len !== 0) break;
+      if (have >= 15) { i.reset(); i.len = 15; i.exec = (c) => c.gp(0); break; }
+      // Fetch the next byte: past the CS limit is #GP(0), a not-present page #PF.
+      if (((this.eip + have) >>> 0) > limit) this.gp(0);
+      const pa = this.translate((lin + have) | 0, Access.Fetch, user);
+      buf[have++] = this.physRead(pa, 1);
+    }
+    return new Block([i], i.len, -1);
+  }
+
+  /** Drop decoded blocks on the page(s) of a write that hit marked code bytes. */
+  override checkCodeWrite(pa: number, len: number): void {
+    const cb = this.codeBits;
+    let hit = false;
+    for (let a = pa & ~31; a < pa + len; a += 32) {
+      const w = a >>> 10;
+      if (w < cb.length && (cb[w] & (1 << ((a >>> 5) & 31))) !== 0) { hit = true; break; }
+    }
+    if (!hit) return;
+    for (let page = pa >>> 12; page <= (pa + len - 1) >>> 12; page++) {
+      this.pageBlocks[page] = undefined;
+      const w0 = page << 2;
+      if (w0 < cb.length) { cb[w0] = 0; cb[w0 + 1] = 0; cb[w0 + 2] = 0; cb[w0 + 3] = 0; }
+    }
+    this.blockStop = true;
+  }
+
+  /** Forget all decoded code (e.g. after loading a new image or a snapshot). */
+  flushCodeCache(): void { this.pageBlocks = []; this.codeBits.fill(0); }
+
+  // ------------------------------------------------------------------ events
+  /** True if an event would be delivered now (used to wake from HLT). */
+  pendingEvent(): boolean {
+    if (this.nmiPending && !this.nmiBlocked) return true;
+    return (this.flags & EFLAGS.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt();
+  }
+
+  /** Deliver a pending NMI or external interrupt; returns true if one was delivered. */
+  private deliverPendingEvent(): boolean {
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false; this.nmiBlocked = true;
+      this.prevEip = this.eip;
+      this.deliver(EXC.NMI, EventKind.Nmi, -1);
+      return true;
+    }
+    if ((this.flags & EFLAGS.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt()) {
+      const vec = this.intc.acknowledge();
+      this.prevEip = this.eip;
+      this.deliver(vec, EventKind.External, -1);
+      return true;
+    }
+    return false;
+  }
+
+  /** Deliver an event through the IVT/IDT (see exceptions.ts). */
+  deliver(vector: number, kind: EventKind, errorCode: number): void {
+    if (this.hooks.onEvent) this.hooks.onEvent(vector, kind, errorCode);
+    deliverEvent(this, vector, kind, errorCode);
+  }
+
+  /** Enter the shutdown state after a triple fault (the machine reports it; SDM Vol3A 6.15 #DF). */
+  tripleFault(why: string): void {
+    this.stop = Stop.TripleFault;
+    this.stopMessage = why;
+    this.blockStop = true;
+  }
+
+  /** An instruction the machine does not implement: stop with a report, or #UD. */
+  unsupported(what: string): void {
+    if (!this.stopOnUnimplemented) this.ud();
+    this.eip = this.prevEip;
+    this.stop = Stop.Unsupported;
+    this.stopMessage = what;
+    this.blockStop = true;
+  }
+
+  // ------------------------------------------------------------------ modes and control registers
+  /** Recompute mode, CPL and derived fast-path state after CR0.PE / EFLAGS.VM / CS changes. */
+  updateMode(): void {
+    const pe = (this.cr0 & CR0.PE) !== 0;
+    this.mode = !pe ? Mode.Real : (this.flags & EFLAGS.VM) !== 0 ? Mode.V86 : Mode.Protected;
+    if (this.mode === Mode.Real) this.cpl = 0;
+    else if (this.mode === Mode.V86) this.cpl = 3;
+    else this.cpl = (this.segAr[SEG.CS] & AR.DPL_MASK) >>> AR.DPL_SHIFT;
+    this.cs32 = this.mode !== Mode.V86 && (this.segAr[SEG.CS] & AR.DB) !== 0;
+    this.ss32 = this.mode !== Mode.V86 && (this.segAr[SEG.SS] & AR.DB) !== 0;
+    this.ipMask = this.cs32 ? -1 : 0xffff;
+    this.paging = pe && (this.cr0 & CR0.PG) !== 0;
+    for (let s = 0; s < 6; s++) this.refreshSeg(s);
+    this.updateMasks();
+  }
+
+  /** MOV to CR0 semantics (checks done by the caller: #GP conditions in ops/system.ts). */
+  setCr0(v: number): void {
+    const old = this.cr0;
+    this.cr0 = v | CR0.ET;
+    if (((old ^ this.cr0) & (CR0.PG | CR0.WP | CR0.PE)) !== 0) this.flushTlb(false);
+    if ((this.cr0 & CR0.PG) !== 0 && (old & CR0.PG) === 0 && (this.cr4 & CR4.PAE) !== 0) {
+      if (!loadPdptes(this.mem, this.cr3, this.pdpteLo, this.pdpteHi)) { this.cr0 = old; this.gp(0); }
+    }
+    this.updateMode();
+    this.blockStop = true;
+  }
+  setCr3(v: number): void {
+    if (this.paging && (this.cr4 & CR4.PAE) !== 0 && !loadPdptes(this.mem, v, this.pdpteLo, this.pdpteHi)) this.gp(0);
+    this.cr3 = v;
+    this.flushTlb((this.cr4 & CR4.PGE) !== 0);
+    this.blockStop = true;
+  }
+  setCr4(v: number): void {
+    const old = this.cr4;
+    if (this.paging && (v & CR4.PAE) !== 0 && ((old ^ v) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) {
+      if (!loadPdptes(this.mem, this.cr3, this.pdpteLo, this.pdpteHi)) this.gp(0);
+    }
+    this.cr4 = v;
+    if (((old ^ v) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) this.flushTlb(false);
+    this.blockStop = true;
+  }
+  setEfer(v: number): void {
+    const old = this.efer;
+    this.efer = v;
+    if (((old ^ v) & EFER.NXE) !== 0) this.flushTlb(false);
+  }
+
+  // ------------------------------------------------------------------ segments
+  /** Load a segment register's visible and hidden parts directly (no checks). */
+  setSegCache(s: number, sel: number, base: number, limit: number, ar: number): void {
+    this.segSel[s] = sel; this.segBase[s] = base | 0; this.segLimit[s] = limit >>> 0; this.segAr[s] = ar;
+    if (s < 6) this.refreshSeg(s);
+    if (s === SEG.CS || s === SEG.SS) {
+      this.cs32 = this.mode !== Mode.V86 && (this.segAr[SEG.CS] & AR.DB) !== 0;
+      this.ss32 = this.mode !== Mode.V86 && (this.segAr[SEG.SS] & AR.DB) !== 0;
+      this.ipMask = this.cs32 ? -1 : 0xffff;
+    }
+  }
+
+  /** Recompute the fast-path offset limits of segment `s` from its hidden state. */
+  refreshSeg(s: number): void {
+    const ar = this.segAr[s], lim = this.segLimit[s];
+    if (this.mode !== Mode.Protected) {
+      this.segRLim[s] = lim; this.segWLim[s] = lim;
+    } else if ((ar & AR.UNUSABLE) !== 0 || (ar & AR.P) === 0) {
+      this.segRLim[s] = -1; this.segWLim[s] = -1;
+    } else if ((ar & AR.CODE) !== 0) {
+      this.segRLim[s] = (ar & AR.RW) !== 0 ? lim : -1; this.segWLim[s] = -1;
+    } else if ((ar & AR.DC) !== 0) {
+      this.segRLim[s] = -1; this.segWLim[s] = -1; // expand-down: slow path checks
+    } else {
+      this.segRLim[s] = lim; this.segWLim[s] = (ar & AR.RW) !== 0 ? lim : -1;
+    }
+  }
+
+  /** Real-mode / V86 segment load: base = selector × 16; limit and attributes kept (SDM 20.1.1). */
+  loadSegReal(s: number, sel: number): void {
+    sel &= 0xffff;
+    let ar = this.segAr[s];
+    if (this.mode === Mode.V86) {
+      this.setSegCache(s, sel, sel << 4, 0xffff, AR.P | AR.S | AR.RW | AR.ACCESSED | (3 << AR.DPL_SHIFT) | (s === SEG.CS ? AR.CODE : 0));
+      return;
+    }
+    if (s === SEG.CS) ar = (ar & ~(AR.DB | AR.UNUSABLE)) | AR.P | AR.S | AR.CODE | AR.RW;
+    else ar = (ar & ~AR.UNUSABLE) | AR.P | AR.S | AR.RW;
+    this.setSegCache(s, sel, sel << 4, this.segLimit[s], ar);
+  }
+
+  /** Linear address of offset `off` in segment `s` for an access of `size` bytes; #GP/#SS on violation. */
+  lin(s: number, off: number, size: number, write: boolean): number {
+    const o = off >>> 0;
+    const lim = write ? this.segWLim[s] : this.segRLim[s];
+    if (o + size - 1 > lim) this.segViolation(s, o, size, write);
+    return (this.segBase[s] + off) | 0;
+  }
+
+  /** Slow segment check: expand-down, unusable, read-only and limit faults (SDM Vol3A 5.3, 5.5). */
+  segViolation(s: number, o: number, size: number, write: boolean): void {
+    const ar = this.segAr[s];
+    const fault = (): never => (s === SEG.SS ? this.raise(EXC.SS, 0) : this.gp(0));
+    if (this.mode !== Mode.Protected) {
+      if (o + size - 1 > this.segLimit[s]) fault();
+      return;
+    }
+    if ((ar & AR.UNUSABLE) !== 0 || (ar & AR.P) === 0) fault();
+    if ((ar & AR.CODE) !== 0) { if (write || (ar & AR.RW) === 0) fault(); }
+    else if (write && (ar & AR.RW) === 0) fault();
+    if ((ar & AR.CODE) === 0 && (ar & AR.DC) !== 0) {
+      const upper = (ar & AR.DB) !== 0 ? 0xffffffff : 0xffff;
+      if (o <= this.segLimit[s] || o + size - 1 > upper) fault();
+      return;
+    }
+    if (o + size - 1 > this.segLimit[s]) fault();
+  }
+
+  // ------------------------------------------------------------------ operands
+  /** Effective address (offset) of the instruction's memory operand. */
+  ea(i: Insn): number {
+    const a = (this.r32[i.base] + (this.r32[i.index] << i.scale) + i.disp) | 0;
+    return i.a32 ? a : a & 0xffff;
+  }
+  /** Linear address of the memory operand for an access of `size` bytes. */
+  eaLin(i: Insn, size: number, write: boolean): number {
+    return this.lin(i.seg, this.ea(i), size, write);
+  }
+
+  // Register-or-memory operand access (ModRM "E" operands).
+  readE8(i: Insn): number { return i.mod === 3 ? this.r8[REG8[i.rm]] : this.rd8(this.eaLin(i, 1, false)); }
+  readE16(i: Insn): number { return i.mod === 3 ? this.r16[i.rm << 1] : this.rd16(this.eaLin(i, 2, false)); }
+  readE32(i: Insn): number { return i.mod === 3 ? this.r32[i.rm] : this.rd32(this.eaLin(i, 4, false)); }
+  writeE8(i: Insn, v: number): void { if (i.mod === 3) this.r8[REG8[i.rm]] = v; else this.wr8(this.eaLin(i, 1, true), v); }
+  writeE16(i: Insn, v: number): void { if (i.mod === 3) this.r16[i.rm << 1] = v; else this.wr16(this.eaLin(i, 2, true), v); }
+  writeE32(i: Insn, v: number): void { if (i.mod === 3) this.r32[i.rm] = v; else this.wr32(this.eaLin(i, 4, true), v); }
+
+  // ------------------------------------------------------------------ stack
+  push16(v: number): void {
+    if (this.ss32) { const sp = (this.r32[4] - 2) | 0; this.wr16(this.lin(SEG.SS, sp, 2, true), v); this.r32[4] = sp; }
+    else { const sp = (this.r16[8] - 2) & 0xffff; this.wr16(this.lin(SEG.SS, sp, 2, true), v); this.r16[8] = sp; }
+  }
+  push32(v: number): void {
+    if (this.ss32) { const sp = (this.r32[4] - 4) | 0; this.wr32(this.lin(SEG.SS, sp, 4, true), v); this.r32[4] = sp; }
+    else { const sp = (this.r16[8] - 4) & 0xffff; this.wr32(this.lin(SEG.SS, sp, 4, true), v); this.r16[8] = sp; }
+  }
+  pop16(): number {
+    if (this.ss32) { const sp = this.r32[4]; const v = this.rd16(this.lin(SEG.SS, sp, 2, false)); this.r32[4] = (sp + 2) | 0; return v; }
+    const sp = this.r16[8]; const v = this.rd16(this.lin(SEG.SS, sp, 2, false)); this.r16[8] = (sp + 2) & 0xffff; return v;
+  }
+  pop32(): number {
+    if (this.ss32) { const sp = this.r32[4]; const v = this.rd32(this.lin(SEG.SS, sp, 4, false)); this.r32[4] = (sp + 4) | 0; return v; }
+    const sp = this.r16[8]; const v = this.rd32(this.lin(SEG.SS, sp, 4, false)); this.r16[8] = (sp + 4) & 0xffff; return v;
+  }
+  /** Read the stack at SP + `offset` without popping (for instructions that pop only after checks). */
+  peekStack(offset: number, size: number): number {
+    const sp = this.ss32 ? (this.r32[4] + offset) | 0 : (this.r16[8] + offset) & 0xffff;
+    const la = this.lin(SEG.SS, sp, size, false);
+    return size === 4 ? this.rd32(la) : this.rd16(la);
+  }
+  /** Add to (E)SP by the stack-size rule. */
+  adjustSp(delta: number): void {
+    if (this.ss32) this.r32[4] = (this.r32[4] + delta) | 0; else this.r16[8] = (this.r16[8] + delta) & 0xffff;
+  }
+
+  // ------------------------------------------------------------------ conditions
+  /** Evaluate condition code cc (0-15) as used by Jcc/SETcc/CMOVcc (SDM Vol1 B.1). */
+  cond(cc: number): boolean {
+    let r: boolean;
+    switch (cc >> 1) {
+      case 0: r = this.getOF() !== 0; break;
+      case 1: r = this.getCF() !== 0; break;
+      case 2: r = this.getZF() !== 0; break;
+      case 3: r = (this.getCF() | this.getZF()) !== 0; break;
+      case 4: r = this.getSF() !== 0; break;
+      case 5: r = this.getPF() !== 0; break;
+      case 6: r = this.getSF() !== this.getOF(); break;
+      default: r = this.getZF() !== 0 || this.getSF() !== this.getOF(); break;
+    }
+    return (cc & 1) !== 0 ? !r : r;
+  }
+
+  // ------------------------------------------------------------------ misc
+  /** Linear address of CS:EIP of the current instruction (for reports). */
+  get csEipLinear(): number { return (this.segBase[SEG.CS] + this.prevEip) | 0; }
+
+  /** Read up to `n` code bytes at a linear address without faulting (for reports); stops at the first unmapped byte. */
+  peekLinear(lin: number, n: number): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) {
+      try { out.push(this.rdSlow((lin + k) | 0, 1, false)); } catch (e) { if (e === FAULT) break; throw e; }
+    }
+    return out;
+  }
+}
+
+const REG8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
+export { REG8, SEG_NONE, ZERO_REG };

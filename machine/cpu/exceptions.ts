@@ -1,0 +1,164 @@
+// Event delivery: exceptions, software interrupts, external interrupts and NMI, through the
+// real-mode IVT or the protected-mode IDT (SDM Vol3A ch. 6), with the double-fault rules of
+// Table 6-5 and the triple fault (shutdown) the machine reports instead of resetting.
+//
+// Runs in: the CPU's run loop, after an instruction faulted (EIP already rolled back) or between
+// instructions (interrupts), or from INT n / INT3 / INTO handlers (EIP = next instruction).
+
+import { AR, EFLAGS, EXC, EXC_HAS_ERROR_CODE, EXC_NAMES, SEG } from './arch.js';
+import type { CPU } from './cpu.js';
+import { FAULT, Mode } from './state.js';
+import { checkStackSeg, Descriptor, loadCS, loadFromDescriptor, loadNull, readDescriptor, tssStack } from './segments.js';
+
+export const enum EventKind {
+  /** Exception reported on the faulting instruction (EIP points at it; RF pushed as 1). */
+  Fault = 0,
+  /** Exception reported after an instruction (single-step #DB). */
+  Trap = 1,
+  /** INT n: the gate's DPL is checked against CPL. */
+  Software = 2,
+  /** INT3 / INTO / INT1: exceptions raised by an instruction, also DPL-checked (except INT1). */
+  SoftException = 3,
+  /** Maskable interrupt from the interrupt controller. */
+  External = 4,
+  Nmi = 5,
+}
+
+const CONTRIBUTORY = (1 << EXC.DE) | (1 << EXC.TS) | (1 << EXC.NP) | (1 << EXC.SS) | (1 << EXC.GP);
+
+export function excName(v: number): string { return EXC_NAMES[v] ?? `vector ${v}`; }
+
+/** Deliver an event, applying the double-fault rules when delivery itself faults. */
+export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode: number): void {
+  let vec = vector, k = kind, ec = errorCode;
+  const chain: string[] = [excName(vector)];
+  for (;;) {
+    try {
+      deliverOnce(c, vec, k, ec);
+      c.halted = false;
+      return;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      const v2 = c.excVector;
+      chain.push(excName(v2));
+      if (vec === EXC.DF) {
+        c.tripleFault(`triple fault: ${chain.join(' → ')} (${excName(v2)} while delivering #DF)`);
+        return;
+      }
+      const firstIsExc = k === EventKind.Fault || k === EventKind.Trap || k === EventKind.SoftException;
+      const firstContrib = firstIsExc && ((CONTRIBUTORY >> vec) & 1) !== 0;
+      const firstPf = firstIsExc && vec === EXC.PF;
+      const secondContrib = ((CONTRIBUTORY >> v2) & 1) !== 0;
+      if ((firstContrib && secondContrib) || (firstPf && (secondContrib || v2 === EXC.PF))) {
+        vec = EXC.DF; ec = 0;
+      } else {
+        vec = v2; ec = c.excHasCode ? c.excCode : -1;
+      }
+      k = EventKind.Fault;
+    }
+  }
+}
+
+function deliverOnce(c: CPU, vec: number, kind: EventKind, errorCode: number): void {
+  if (c.mode === Mode.Real) { deliverReal(c, vec); return; }
+  deliverProtected(c, vec, kind, errorCode);
+}
+
+/** Real mode: IVT entry (offset, segment) at IDTR.base + 4·vector; push FLAGS, CS, IP (SDM Vol3A 20.1.4). */
+function deliverReal(c: CPU, vec: number): void {
+  if (vec * 4 + 3 > c.idtrLimit) c.gp(0);
+  const ent = c.rdSys((c.idtrBase + vec * 4) | 0, 4);
+  c.push16(c.getEflags() & 0xffff);
+  c.push16(c.segSel[SEG.CS]);
+  c.push16(c.eip & 0xffff);
+  c.setFlagBits(0, EFLAGS.IF | EFLAGS.TF | EFLAGS.AC | EFLAGS.RF);
+  c.loadSegReal(SEG.CS, ent >>> 16);
+  c.eip = ent & 0xffff;
+}
+
+const GATE_DESC = new Descriptor();
+const CS_DESC = new Descriptor();
+const SS_DESC = new Descriptor();
+
+/** Protected mode (and virtual-8086): through an IDT gate (SDM Vol3A 6.12, Vol2 INT n pseudo-code). */
+function deliverProtected(c: CPU, vec: number, kind: EventKind, errorCode: number): void {
+  const soft = kind === EventKind.Software || kind === EventKind.SoftException;
+  const ext = soft ? 0 : 1;
+  const idtCode = vec * 8 + 2 + ext;
+  if (vec * 8 + 7 > c.idtrLimit) c.gp(idtCode);
+  const glo = c.rdSys((c.idtrBase + vec * 8) | 0, 4);
+  const ghi = c.rdSys((c.idtrBase + vec * 8 + 4) | 0, 4);
+  const gtype = (ghi >>> 8) & 0x1f; // S bit + type
+  const gdpl = (ghi >>> 13) & 3;
+  if (gtype !== 5 && gtype !== 6 && gtype !== 7 && gtype !== 14 && gtype !== 15) c.gp(idtCode);
+  if (soft && gdpl < c.cpl) c.gp(vec * 8 + 2);
+  if ((ghi & (1 << 15)) === 0) c.raise(EXC.NP, idtCode);
+  if (gtype === 5) { c.unsupported(`task gate in IDT vector ${vec} (hardware task switch is not implemented)`); return; }
+  const gate32 = (gtype & 8) !== 0;
+  const isInterruptGate = (gtype & 1) === 0;
+  const sel = glo >>> 16;
+  const offset = gate32 ? ((glo & 0xffff) | (ghi & 0xffff0000)) : glo & 0xffff;
+  if ((sel & 0xfffc) === 0) c.gp(ext);
+  const cs = readDescriptor(c, sel, EXC.GP, ext, CS_DESC);
+  if (!cs.isCode || cs.dpl > c.cpl) c.gp((sel & 0xfffc) | ext);
+  if (!cs.present) c.raise(EXC.NP, (sel & 0xfffc) | ext);
+
+  const hasCode = errorCode >= 0 && kind === EventKind.Fault && ((EXC_HAS_ERROR_CODE >> vec) & 1) !== 0 && vec < 32;
+  const size = gate32 ? 4 : 2;
+  let eflags = c.getEflags();
+  if (kind === EventKind.Fault && vec !== EXC.DB) eflags |= EFLAGS.RF;
+  const v86 = c.mode === Mode.V86;
+  const newCpl = cs.dc ? c.cpl : cs.dpl;
+
+  if (newCpl < c.cpl) {
+    // Inter-privilege: switch to the new ring's stack from the TSS and push the old SS:ESP.
+    if (v86 && newCpl !== 0) c.gp((sel & 0xfffc) | ext);
+    const { ss, esp } = tssStack(c, newCpl, ext);
+    const ssd = checkStackSeg(c, ss, newCpl, ext, SS_DESC);
+    const vals: number[] = [];
+    if (v86) vals.push(c.segSel[SEG.GS], c.segSel[SEG.FS], c.segSel[SEG.DS], c.segSel[SEG.ES]);
+    vals.push(c.segSel[SEG.SS], c.ss32 ? c.r32[4] : c.r16[8], eflags, c.segSel[SEG.CS], c.eip);
+    if (hasCode) vals.push(errorCode);
+    const ss32 = (ssd.ar & AR.DB) !== 0;
+    const newEsp = pushFrame(c, ssd, ss, esp, ss32, vals, size, newCpl === 3, ext);
+    // Commit.
+    c.setFlagBits(0, EFLAGS.VM | EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | (isInterruptGate ? EFLAGS.IF : 0));
+    if (v86) { for (const s of [SEG.GS, SEG.FS, SEG.DS, SEG.ES]) loadNull(c, s, 0); }
+    loadFromDescriptor(c, SEG.SS, (ss & 0xfffc) | newCpl, ssd);
+    if (ss32) c.r32[4] = newEsp; else c.r16[8] = newEsp;
+    loadCS(c, sel, cs, newCpl);
+  } else {
+    if (v86) c.gp((sel & 0xfffc) | ext);
+    const vals = [eflags, c.segSel[SEG.CS], c.eip];
+    if (hasCode) vals.push(errorCode);
+    // Same privilege: push on the current stack (checked against the current SS).
+    const total = vals.length * size;
+    const sp0 = c.ss32 ? c.r32[4] : c.r16[8];
+    let sp = sp0;
+    for (const v of vals) {
+      sp = c.ss32 ? (sp - size) | 0 : (sp - size) & 0xffff;
+      const la = c.lin(SEG.SS, sp, size, true);
+      c.wrPriv(la, size, v, c.cpl === 3);
+    }
+    void total;
+    c.setFlagBits(0, EFLAGS.VM | EFLAGS.TF | EFLAGS.NT | EFLAGS.RF | (isInterruptGate ? EFLAGS.IF : 0));
+    if (c.ss32) c.r32[4] = sp; else c.r16[8] = sp;
+    loadCS(c, sel, cs, c.cpl);
+  }
+  c.eip = offset;
+}
+
+/** Push `vals` (highest address first) on the stack described by `ssd` from `esp`; returns the new ESP. */
+function pushFrame(c: CPU, ssd: Descriptor, ssSel: number, esp: number, ss32: boolean, vals: number[], size: number, user: boolean, ext: number): number {
+  const limit = ssd.limit, base = ssd.base;
+  const expandDown = ssd.dc;
+  let sp = esp;
+  for (const v of vals) {
+    sp = ss32 ? (sp - size) | 0 : (sp - size) & 0xffff;
+    const o = sp >>> 0;
+    const bad = expandDown ? (o <= limit || o + size - 1 > (ss32 ? 0xffffffff : 0xffff)) : o + size - 1 > limit;
+    if (bad) c.raise(EXC.SS, (ssSel & 0xfffc) | ext);
+    c.wrPriv((base + sp) | 0, size, v, user);
+  }
+  return sp;
+}
