@@ -1,0 +1,2 @@
+// bcd family (being written).
+export {};

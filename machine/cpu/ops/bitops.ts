@@ -1,0 +1,2 @@
+// bitops family (being written).
+export {};

@@ -1,0 +1,2 @@
+// io family (being written).
+export {};

@@ -1,0 +1,2 @@
+// muldiv family (being written).
+export {};

@@ -1,0 +1,2 @@
+// shift family (being written).
+export {};

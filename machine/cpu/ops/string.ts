@@ -1,0 +1,2 @@
+// string family (being written).
+export {};

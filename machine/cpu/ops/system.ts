@@ -1,0 +1,2 @@
+// system family (being written).
+export {};
