@@ -1,0 +1,135 @@
+// tsvisor command line (Node front end). The machine itself is browser-safe; everything that
+// touches files, stdio and the process lives here.
+
+import { readFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { parseFlags, helpText, parseCount, UsageError, type FlagSpec } from './args.js';
+import { Machine, EXIT_STATUS, End } from '../machine/machine.js';
+import { BootError } from '../machine/boot/multiboot.js';
+
+const VERSION = '0.1.0';
+
+const RUN_FLAGS: FlagSpec[] = [
+  { name: 'kernel', arg: 'FILE', help: 'guest kernel: a Multiboot v1 image (ELF or a.out-kludge flat binary)' },
+  { name: 'append', arg: 'CMDLINE', help: 'kernel command line' },
+  { name: 'mem', arg: 'MiB', help: 'guest RAM in MiB (default 128, at most 3072)' },
+  { name: 'serial', arg: 'stdio|file:PATH', help: 'where COM1 goes (default stdio: guest output to stdout, stdin to the guest)' },
+  { name: 'max-instructions', arg: 'N', help: 'stop after N guest instructions (k/M/G suffixes allowed); exit status 12' },
+  { name: 'ud-on-unimplemented', help: 'raise #UD in the guest for unimplemented instructions instead of stopping with a report' },
+  { name: 'quiet', help: 'do not print the end-of-run message on stderr (failures are still reported)' },
+  { name: 'help', help: 'show this help' },
+];
+
+const STATUS_TEXT = `Exit status:
+  (v << 1) | 1  the guest wrote v to the isa-debug-exit port 0xf4 (as QEMU)
+  0             guest power-off or reset request
+  2             bad command line          4   missing or corrupt kernel file
+  6             triple fault (state dump on stderr)
+  8             unsupported guest behaviour (report with CS:EIP and instruction bytes on stderr)
+  10            CPU halted with interrupts disabled (nothing can wake it)
+  12            --max-instructions reached
+  70            internal error in tsvisor`;
+
+const TOP_HELP = `tsvisor ${VERSION}: an XMHF-style hypervisor framework with its own emulated x86 machine
+
+Usage:
+  tsvisor run --kernel FILE [options]   boot a guest (see: tsvisor run --help)
+  tsvisor --version
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const [cmd, ...rest] = argv;
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { process.stdout.write(TOP_HELP); return cmd === undefined ? EXIT_STATUS.usage : 0; }
+    if (cmd === '--version') { process.stdout.write(`tsvisor ${VERSION}\n`); return 0; }
+    if (cmd === 'run') return await runCommand(rest);
+    throw new UsageError(`unknown command '${cmd}' (try: tsvisor --help)`);
+  } catch (e) {
+    if (e instanceof UsageError) { process.stderr.write(`tsvisor: ${e.message}\n`); return EXIT_STATUS.usage; }
+    if (e instanceof InputError || e instanceof BootError) { process.stderr.write(`tsvisor: ${e.message}\n`); return EXIT_STATUS.badInput; }
+    throw e;
+  }
+}
+
+class InputError extends Error {}
+
+async function runCommand(argv: string[]): Promise<number> {
+  const { flags } = parseFlags(argv, RUN_FLAGS);
+  if (flags.has('help')) {
+    process.stdout.write(helpText('Usage: tsvisor run --kernel FILE [options]', RUN_FLAGS, STATUS_TEXT));
+    return 0;
+  }
+  const kernelPath = flags.get('kernel')?.[0];
+  if (!kernelPath) throw new UsageError('--kernel FILE is required (see: tsvisor run --help)');
+  const memMiB = flags.has('mem') ? parseCount('mem', flags.get('mem')![0]) : 128;
+  if (memMiB > 3072 || memMiB < 2) throw new UsageError(`--mem: ${memMiB} MiB is out of range (2..3072)`);
+  const limit = flags.has('max-instructions') ? parseCount('max-instructions', flags.get('max-instructions')![0]) : Infinity;
+  const serial = flags.get('serial')?.[0] ?? 'stdio';
+  if (serial !== 'stdio' && !serial.startsWith('file:')) throw new UsageError(`--serial: expected 'stdio' or 'file:PATH', got '${serial}'`);
+
+  let image: Uint8Array;
+  try { image = new Uint8Array(readFileSync(kernelPath)); } catch (e) {
+    throw new InputError(`cannot read kernel '${kernelPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+
+  // Serial output: buffered, flushed after each slice and at exit.
+  let outFd = 1;
+  if (serial.startsWith('file:')) {
+    try { outFd = openSync(serial.slice(5), 'w'); } catch (e) { throw new InputError(`cannot open serial file '${serial.slice(5)}': ${(e as NodeJS.ErrnoException).code}`); }
+  }
+  const buf: number[] = [];
+  const flush = (): void => { if (buf.length) { writeSync(outFd, Uint8Array.from(buf)); buf.length = 0; } };
+
+  const m = new Machine({ memBytes: memMiB << 20, onSerial: (b) => { buf.push(b); if (buf.length >= 4096) flush(); }, stopOnUnimplemented: !flags.has('ud-on-unimplemented') });
+  try {
+    m.loadKernel(image, { cmdline: flags.get('append')?.[0] ?? '' });
+  } catch (e) {
+    if (e instanceof BootError || e instanceof RangeError) throw new InputError(`${kernelPath}: ${e.message}`);
+    throw e;
+  }
+
+  // Interactive input: stdin → COM1 (Ctrl-A x quits, as in QEMU).
+  let quit = false;
+  const stdin = process.stdin;
+  const interactive = serial === 'stdio' && stdin.isTTY === true;
+  let ctrlA = false;
+  const onData = (d: Buffer): void => {
+    for (const b of d) {
+      if (ctrlA) { ctrlA = false; if (b === 0x78 /* x */) { quit = true; continue; } if (b !== 0x01) m.uart.receive(0x01); }
+      else if (b === 0x01) { ctrlA = true; continue; }
+      m.uart.receive(b);
+    }
+  };
+  if (serial === 'stdio') {
+    if (interactive) stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.on('error', () => {});
+  }
+  const cleanup = (): void => {
+    flush();
+    if (serial === 'stdio') { stdin.off('data', onData); if (interactive) stdin.setRawMode(false); stdin.pause(); }
+    if (outFd !== 1) closeSync(outFd);
+  };
+
+  try {
+    for (;;) {
+      const r = m.runSlice(20_000_000, limit);
+      flush();
+      if (r) return report(r, flags.has('quiet'));
+      if (quit) { process.stderr.write('\ntsvisor: quit (Ctrl-A x)\n'); return 0; }
+      if (m.idle) {
+        if (serial !== 'stdio' || stdin.readableEnded) return report(m.runToEnd(limit), flags.has('quiet'));
+        await new Promise((res) => setTimeout(res, 5));
+      } else {
+        await new Promise((res) => setImmediate(res));
+      }
+    }
+  } finally {
+    cleanup();
+  }
+}
+
+function report(r: { end: End; status: number; message: string }, quiet: boolean): number {
+  const failure = r.end === End.TripleFault || r.end === End.Unsupported || r.end === End.HaltedForever || r.end === End.InstructionLimit;
+  if (failure || !quiet) process.stderr.write(`tsvisor: ${r.end}: ${r.message}\n`);
+  return r.status;
+}

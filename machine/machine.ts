@@ -1,0 +1,182 @@
+// The PC: one CPU, RAM, the port bus and the basic devices, wired like a PC/AT, plus the run loop
+// that interleaves CPU execution with virtual-time device events. Browser-safe (no Node APIs).
+
+import { CPU } from './cpu/cpu.js';
+import { PhysMem } from './memory.js';
+import { IoBus } from './bus.js';
+import { Clock } from './clock.js';
+import { AR, CR0, EFLAGS, SEG } from './cpu/arch.js';
+import { Stop } from './cpu/state.js';
+import { installDefaultCpuid } from './cpu/cpuid.js';
+import { excName } from './cpu/exceptions.js';
+import { Uart16550 } from './devices/uart16550.js';
+import { PicPair } from './devices/pic8259.js';
+import { Pit8254 } from './devices/pit8254.js';
+import { Cmos } from './devices/cmos.js';
+import { DebugExit, Port80, I8042, SysCtrlPortA } from './devices/misc.js';
+import { BootError, isMultiboot, loadMultiboot } from './boot/multiboot.js';
+import { dumpState } from '../debug/dump.js';
+
+export interface MachineOptions {
+  /** RAM size in bytes (multiple of 4 KiB). */
+  memBytes: number;
+  /** Bytes the guest transmits on COM1. */
+  onSerial: (byte: number) => void;
+  /** On an unimplemented instruction: stop with a report (default) or raise #UD in the guest. */
+  stopOnUnimplemented?: boolean;
+  /** Wall-clock start of the RTC (default 2026-01-01T00:00:00Z, for determinism). */
+  rtcStart?: Date;
+}
+
+/** How a run ended. `status` is the process exit status the CLI uses (see README). */
+export const enum End {
+  DebugExit = 'debug-exit', PowerOff = 'power-off', Reset = 'reset', TripleFault = 'triple-fault',
+  Unsupported = 'unsupported', HaltedForever = 'halted', InstructionLimit = 'instruction-limit',
+}
+export const EXIT_STATUS = {
+  powerOff: 0, usage: 2, badInput: 4, tripleFault: 6, unsupported: 8, haltedForever: 10, instructionLimit: 12, internal: 70,
+} as const;
+
+export interface RunResult { end: End; status: number; message: string; }
+
+export class Machine {
+  readonly mem: PhysMem;
+  readonly io = new IoBus();
+  readonly clock = new Clock(1);
+  readonly cpu: CPU;
+  readonly pic: PicPair;
+  readonly pit: Pit8254;
+  readonly uart: Uart16550;
+  readonly cmos: Cmos;
+  readonly port80: Port80;
+  readonly kbc: I8042;
+  private pending: RunResult | null = null;
+  /** The last result, once the machine has stopped for good. */
+  result: RunResult | null = null;
+
+  constructor(readonly opts: MachineOptions) {
+    this.mem = new PhysMem(opts.memBytes);
+    this.cpu = new CPU(this.io, this.clock);
+    this.cpu.attachMemory(this.mem);
+    this.cpu.stopOnUnimplemented = opts.stopOnUnimplemented ?? true;
+    installDefaultCpuid(this.cpu);
+
+    this.pic = new PicPair();
+    this.pic.attach(this.io);
+    this.cpu.intc = this.pic;
+    this.pit = new Pit8254(this.clock, this.pic.irq(0));
+    this.pit.attach(this.io);
+    this.uart = new Uart16550(0x3f8, this.pic.irq(4), (b) => opts.onSerial(b));
+    this.uart.attach(this.io);
+    this.cmos = new Cmos(this.clock, this.pic.irq(8), { ramBytes: opts.memBytes, start: opts.rtcStart });
+    this.cmos.attach(this.io);
+    this.port80 = new Port80();
+    this.port80.attach(this.io);
+    new DebugExit((status) => this.finish({ end: End.DebugExit, status, message: `guest wrote to the debug-exit port (status ${status})` })).attach(this.io);
+    const a20 = (on: boolean): void => { this.mem.a20 = on; this.cpu.flushTlb(false); };
+    const reset = (): void => this.finish({ end: End.Reset, status: EXIT_STATUS.powerOff, message: 'guest requested a reset' });
+    this.kbc = new I8042({ onA20: a20, onReset: reset });
+    this.kbc.attach(this.io);
+    new SysCtrlPortA({ onA20: a20, onReset: reset }).attach(this.io);
+    this.cpu.reset();
+  }
+
+  /** Stop the run at the next instruction boundary with `r`. */
+  finish(r: RunResult): void {
+    if (this.pending) return;
+    this.pending = r;
+    this.cpu.stop = Stop.Requested;
+    this.cpu.blockStop = true;
+  }
+
+  /** Load a kernel image (Multiboot v1) and set the CPU to its entry state. */
+  loadKernel(image: Uint8Array, opts: { cmdline?: string } = {}): void {
+    if (!isMultiboot(image)) throw new BootError('not a Multiboot kernel (no Multiboot header in the first 8 KiB)');
+    const r = loadMultiboot(image, this.mem, { cmdline: opts.cmdline ?? '' });
+    this.enterMultiboot(r.entry, r.eax, r.ebx);
+  }
+
+  /** CPU state at a Multiboot entry (Multiboot spec 3.2): flat 32-bit protected mode, paging off, IF = 0. */
+  enterMultiboot(entry: number, eax: number, ebx: number): void {
+    const c = this.cpu;
+    c.reset();
+    c.flushCodeCache();
+    c.cr0 = CR0.PE | CR0.ET;
+    c.flags = EFLAGS.FIXED1;
+    c.updateMode();
+    const code = AR.P | AR.S | AR.CODE | AR.RW | AR.ACCESSED | AR.DB | AR.G;
+    const data = AR.P | AR.S | AR.RW | AR.ACCESSED | AR.DB | AR.G;
+    c.setSegCache(SEG.CS, 0x08, 0, 0xffffffff, code);
+    for (const s of [SEG.DS, SEG.ES, SEG.SS, SEG.FS, SEG.GS]) c.setSegCache(s, 0x10, 0, 0xffffffff, data);
+    c.updateMode();
+    c.r32[0] = eax; c.r32[3] = ebx;
+    c.eip = entry;
+    this.mem.a20 = true;
+  }
+
+  /**
+   * Run up to `budget` instructions. Returns the result when the machine stopped for good, or
+   * null if the budget ran out (or the CPU idles waiting for input, see `idle`).
+   */
+  runSlice(budget: number, limit = Infinity): RunResult | null {
+    if (this.result) return this.result;
+    const clock = this.clock, cpu = this.cpu;
+    const end = Math.min(clock.insns + budget, limit);
+    this.idle = false;
+    while (clock.insns < end) {
+      const deadline = clock.nextDeadline();
+      const dlInsn = deadline === Infinity ? Infinity : Math.ceil((deadline - clock.skippedNs) / clock.nsPerInsn);
+      const until = Math.max(clock.insns + 1, Math.min(end, dlInsn));
+      const stop = cpu.run(until);
+      clock.runDue();
+      if (this.pending) return this.stopWith(this.pending);
+      switch (stop) {
+        case Stop.TripleFault:
+          return this.stopWith({ end: End.TripleFault, status: EXIT_STATUS.tripleFault, message: `${cpu.stopMessage}\n${dumpState(cpu)}` });
+        case Stop.Unsupported:
+          return this.stopWith({ end: End.Unsupported, status: EXIT_STATUS.unsupported, message: `${cpu.stopMessage}\n${dumpState(cpu)}` });
+        case Stop.Halted: {
+          if (cpu.pendingEvent()) break;
+          const next = clock.nextDeadline();
+          if ((cpu.flags & EFLAGS.IF) === 0 && !cpu.nmiPending) {
+            return this.stopWith({ end: End.HaltedForever, status: EXIT_STATUS.haltedForever, message: `CPU halted with interrupts disabled at ${hex(cpu.segSel[SEG.CS], 4)}:${hex(cpu.eip)}: nothing can wake it` });
+          }
+          if (next === Infinity) {
+            // Interrupts on, but no timer armed: only external input (serial) can wake the CPU.
+            this.idle = true;
+            return null;
+          }
+          clock.skipTo(next);
+          clock.runDue();
+          break;
+        }
+        default: break;
+      }
+    }
+    if (clock.insns >= limit) {
+      return this.stopWith({ end: End.InstructionLimit, status: EXIT_STATUS.instructionLimit, message: `instruction limit reached (${limit} instructions) at ${hex(cpu.segSel[SEG.CS], 4)}:${hex(cpu.eip)}` });
+    }
+    return null;
+  }
+  /** True after runSlice returned because the CPU is halted with nothing but input to wake it. */
+  idle = false;
+
+  private stopWith(r: RunResult): RunResult {
+    this.result = r;
+    return r;
+  }
+
+  /** Run synchronously to the end (tests, benchmarks). A halted-idle CPU with no input ends the run. */
+  runToEnd(limit = Infinity): RunResult {
+    for (;;) {
+      const r = this.runSlice(50_000_000, limit);
+      if (r) return r;
+      if (this.idle) {
+        return this.stopWith({ end: End.HaltedForever, status: EXIT_STATUS.haltedForever, message: 'CPU halted waiting for input, and there is none' });
+      }
+    }
+  }
+}
+
+function hex(v: number, w = 8): string { return (v >>> 0).toString(16).padStart(w, '0'); }
+export { excName };

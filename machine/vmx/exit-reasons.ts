@@ -1,0 +1,25 @@
+// Basic VM-exit reasons (Intel SDM Vol3D Appendix C, Table C-1), once, as data.
+
+export const EXIT_REASON = {
+  EXCEPTION_NMI: 0, EXTERNAL_INTERRUPT: 1, TRIPLE_FAULT: 2, INIT_SIGNAL: 3, SIPI: 4, IO_SMI: 5, OTHER_SMI: 6,
+  INTERRUPT_WINDOW: 7, NMI_WINDOW: 8, TASK_SWITCH: 9, CPUID: 10, GETSEC: 11, HLT: 12, INVD: 13, INVLPG: 14,
+  RDPMC: 15, RDTSC: 16, RSM: 17, VMCALL: 18, VMCLEAR: 19, VMLAUNCH: 20, VMPTRLD: 21, VMPTRST: 22, VMREAD: 23,
+  VMRESUME: 24, VMWRITE: 25, VMXOFF: 26, VMXON: 27, CR_ACCESS: 28, DR_ACCESS: 29, IO_INSTRUCTION: 30, RDMSR: 31,
+  WRMSR: 32, ENTRY_FAIL_GUEST_STATE: 33, ENTRY_FAIL_MSR_LOADING: 34, MWAIT: 36, MONITOR_TRAP_FLAG: 37,
+  MONITOR: 39, PAUSE: 40, ENTRY_FAIL_MACHINE_CHECK: 41, TPR_BELOW_THRESHOLD: 43, APIC_ACCESS: 44,
+  VIRTUALIZED_EOI: 45, GDTR_IDTR_ACCESS: 46, LDTR_TR_ACCESS: 47, EPT_VIOLATION: 48, EPT_MISCONFIG: 49,
+  INVEPT: 50, RDTSCP: 51, PREEMPTION_TIMER: 52, INVVPID: 53, WBINVD: 54, XSETBV: 55, APIC_WRITE: 56,
+  RDRAND: 57, INVPCID: 58, VMFUNC: 59, ENCLS: 60, RDSEED: 61, PML_FULL: 62, XSAVES: 63, XRSTORS: 64,
+} as const;
+
+export const EXIT_REASON_NAMES: Record<number, string> = Object.fromEntries(
+  Object.entries(EXIT_REASON).map(([k, v]) => [v, k]));
+
+/** Bit 31 of the exit reason: VM-entry failure (SDM 24.9.1). */
+export const EXIT_REASON_ENTRY_FAILURE = 1 << 31;
+
+export function exitReasonName(reason: number): string {
+  const basic = reason & 0xffff;
+  const n = EXIT_REASON_NAMES[basic] ?? `reason ${basic}`;
+  return (reason & EXIT_REASON_ENTRY_FAILURE) !== 0 ? `${n} (VM-entry failure)` : n;
+}
