@@ -82,7 +82,7 @@ msg_hello: db 'Hello from a tsvisor guest!', 10, 0
 msg_cpu:   db 'CPU vendor: ', 0
 msg_mem:   db 10, 'RAM: ', 0
 msg_mib:   db ' MiB', 10, 0
-msg_bye:   db 'ok 1 - hello', 10, 'PASS hello', 10, 0
+msg_bye:   db 'ok 1 - hello', 10, '1..1', 10, '# fail 0', 10, 0
 vendor:    times 13 db 0
 mbinfo:    dd 0
 numbuf:    times 12 db 0
