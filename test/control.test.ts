@@ -61,6 +61,7 @@ function setupPM(b: Bare, ring: 0 | 3, eip = 0x1000): void {
   if (ring === 3) {
     cpu.setSegCache(SEG.CS, 0x1b, 0, 0xffffffff, CODE | DPL3);
     for (const s of [SEG.DS, SEG.ES, SEG.SS, SEG.FS, SEG.GS]) cpu.setSegCache(s, 0x23, 0, 0xffffffff, DATA | DPL3);
+    cpu.cpl = 3; // CPL is processor state of its own (hidden), set here like the other hidden parts
     cpu.updateMode();
   }
   cpu.r32[4] = ESP3;
@@ -243,7 +244,6 @@ test('INT 80h from ring 3 through a DPL-3 interrupt gate: stack switch, frame, I
 });
 
 test('INT n from ring 3 to a DPL-0 gate is #GP(vector*8+2)', {
-  todo: 'exceptions.ts: a fault while delivering INT n is reported with EIP = next instruction (SDM: the INT itself)',
 }, () => {
   const b = makeCpu();
   setupPM(b, 3);
@@ -351,7 +351,6 @@ test('far jmp from CPL 3 to a non-conforming DPL-0 segment is #GP(sel)', () => {
 });
 
 test('far call to a conforming segment keeps CPL 3 (CS.RPL = 3) and retf returns', {
-  todo: 'cpu.ts updateMode takes CPL from CS.DPL; in a conforming segment CPL = CS.RPL (= SS.DPL)',
 }, () => {
   const b = makeCpu();
   setupPM(b, 3);

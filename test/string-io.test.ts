@@ -438,6 +438,7 @@ function ring3(code: number[], iopl = 0): { b: Bare; p: FakePorts; events: numbe
   b.cpu.setSegCache(SEG.CS, 0x1b, 0, 0xffffffff, AR.P | AR.S | AR.CODE | AR.RW | AR.ACCESSED | AR.DB | AR.G | (3 << AR.DPL_SHIFT));
   for (const s of [SEG.SS, SEG.DS, SEG.ES]) b.cpu.setSegCache(s, 0x23, 0, 0xffffffff, DATA_AR | (3 << AR.DPL_SHIFT));
   b.cpu.flags = (b.cpu.flags & ~EFLAGS.IOPL) | (iopl << 12);
+  b.cpu.cpl = 3; // hidden CPL state, set with the rest of the hidden state
   b.cpu.updateMode();
   assert.equal(b.cpu.cpl, 3);
   poke(b, CODE, code);
@@ -495,6 +496,7 @@ test('checkIoPermission: bitmap limits, two-byte reads, V86 and real mode', () =
   // Protected mode at CPL 0 and real mode: always allowed.
   c.flags &= ~(EFLAGS.VM | EFLAGS.IOPL);
   c.setSegCache(SEG.CS, 0x08, 0, 0xffffffff, AR.P | AR.S | AR.CODE | AR.RW | AR.DB | AR.G);
+  c.cpl = 0;
   c.updateMode();
   assert.equal(c.cpl, 0);
   assert.equal(denied(0x3f0, 1), false);

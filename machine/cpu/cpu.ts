@@ -277,7 +277,9 @@ export class CPU extends CpuMmu {
     this.mode = !pe ? Mode.Real : (this.flags & EFLAGS.VM) !== 0 ? Mode.V86 : Mode.Protected;
     if (this.mode === Mode.Real) this.cpl = 0;
     else if (this.mode === Mode.V86) this.cpl = 3;
-    else this.cpl = (this.segAr[SEG.CS] & AR.DPL_MASK) >>> AR.DPL_SHIFT;
+    // Protected mode: CPL is state of its own, set by whatever loads CS (loadCS, SYSENTER/SYSEXIT,
+    // VM entry). It equals CS.RPL, not CS.DPL (a conforming segment runs at the caller's CPL), and
+    // stays 0 right after MOV CR0 sets PE until the far jump (SDM Vol3A 5.5, 9.9.1).
     this.cs32 = this.mode !== Mode.V86 && (this.segAr[SEG.CS] & AR.DB) !== 0;
     this.ss32 = this.mode !== Mode.V86 && (this.segAr[SEG.SS] & AR.DB) !== 0;
     this.ipMask = this.cs32 ? -1 : 0xffff;

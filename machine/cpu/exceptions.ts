@@ -41,6 +41,9 @@ export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode:
       if (e !== FAULT) throw e;
       const v2 = c.excVector;
       chain.push(excName(v2));
+      // A fault while delivering INT n / INT3 / INTO is reported on that instruction: the saved
+      // EIP points at it, not past it (SDM Vol3A 6.5 "faults ... restartable"; Vol2 INT n).
+      if (k === EventKind.Software || k === EventKind.SoftException) c.eip = c.prevEip;
       if (vec === EXC.DF) {
         c.tripleFault(`triple fault: ${chain.join(' → ')} (${excName(v2)} while delivering #DF)`);
         return;

@@ -103,6 +103,7 @@ export function loadSS(c: CPU, sel: number, cpl: number, vector: number = EXC.GP
 export function loadCS(c: CPU, sel: number, d: Descriptor, cpl: number): void {
   setAccessed(c, d);
   c.setSegCache(SEG.CS, (sel & 0xfffc) | cpl, d.base, d.limit, d.ar | AR.ACCESSED);
+  c.cpl = cpl;
   c.updateMode();
 }
 

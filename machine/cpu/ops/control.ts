@@ -439,6 +439,7 @@ export function op_0F34_sysenter(c: CPU): void {
   const cs = c.sysenterCs & 0xfffc;
   c.setSegCache(SEG.CS, cs, 0, 0xffffffff, FLAT_CODE);
   c.setSegCache(SEG.SS, (cs + 8) & 0xffff, 0, 0xffffffff, FLAT_DATA);
+  c.cpl = 0;
   c.updateMode();
   c.r32[4] = c.sysenterEsp;
   c.eip = c.sysenterEip;
@@ -450,6 +451,7 @@ export function op_0F35_sysexit(c: CPU): void {
   const cs = ((c.sysenterCs + 16) | 3) & 0xffff;
   c.setSegCache(SEG.CS, cs, 0, 0xffffffff, FLAT_CODE | (3 << AR.DPL_SHIFT));
   c.setSegCache(SEG.SS, (cs + 8) & 0xffff, 0, 0xffffffff, FLAT_DATA | (3 << AR.DPL_SHIFT));
+  c.cpl = 3;
   c.updateMode();
   c.r32[4] = c.r32[1];
   c.eip = c.r32[2];
