@@ -2,7 +2,7 @@
 // Decoding never raises a guest fault: blocks are decoded ahead of execution, so an undefined
 // opcode, a bad LOCK or an over-long instruction decodes to a handler that faults when executed.
 
-import { OPDEFS, OpFlag, type OpDef } from './optable.js';
+import { OPDEFS, OpFlag, X87_UD, type OpDef } from './optable.js';
 import { Insn, Rep, type Handler } from './insn.js';
 import { SEG } from './arch.js';
 import { ZERO_REG } from './state.js';
@@ -16,6 +16,12 @@ interface DecSlot {
   group: (DecEntry | null)[] | null;
   /** Register-form rows by full ModRM byte (0xC0-0xFF). */
   byModrm: (DecEntry | null)[] | null;
+  /** Forms selected by a mandatory prefix 66 / F3 / F2 (SDM Vol2 2.1.2), if the opcode has any. */
+  p66: DecSlot | null;
+  pF3: DecSlot | null;
+  pF2: DecSlot | null;
+  /** Some form of this opcode has a ModRM byte. */
+  modrm: boolean;
 }
 
 function resolve(def: OpDef): DecEntry {
@@ -29,15 +35,35 @@ function resolve(def: OpDef): DecEntry {
 /** Handler names the table expects but no ops module implements (for tests and reports). */
 export const MISSING_HANDLERS: string[] = [];
 
+const newSlot = (): DecSlot => ({ plain: null, group: null, byModrm: null, p66: null, pF3: null, pF2: null, modrm: false });
 const MAP = new Array<DecSlot>(0x200);
-for (let k = 0; k < 0x200; k++) MAP[k] = { plain: null, group: null, byModrm: null };
+for (let k = 0; k < 0x200; k++) MAP[k] = newSlot();
 for (const def of OPDEFS) {
-  const slot = MAP[def.opcode >= 0x0f00 ? 0x100 + (def.opcode & 0xff) : def.opcode];
+  const main = MAP[def.opcode >= 0x0f00 ? 0x100 + (def.opcode & 0xff) : def.opcode];
+  const slot = def.prefix === 0x66 ? (main.p66 ??= newSlot()) : def.prefix === 0xf3 ? (main.pF3 ??= newSlot())
+    : def.prefix === 0xf2 ? (main.pF2 ??= newSlot()) : main;
   const e = resolve(def);
   if (e.h16 === unimplemented && e.h32 === unimplemented && !MISSING_HANDLERS.includes(def.handler)) MISSING_HANDLERS.push(def.handler);
-  if (def.modrmByte >= 0) (slot.byModrm ??= new Array(256).fill(null))[def.modrmByte] = e;
-  else if (def.groupReg >= 0) (slot.group ??= new Array(8).fill(null))[def.groupReg] = e;
+  if (def.modrmByte >= 0) {
+    slot.byModrm ??= new Array(256).fill(null);
+    for (let m = def.modrmByte; m <= def.modrmLast; m++) slot.byModrm[m] = e;
+  } else if (def.groupReg >= 0) (slot.group ??= new Array(8).fill(null))[def.groupReg] = e;
   else slot.plain = e;
+  if (def.hasModrm) { slot.modrm = true; main.modrm = true; }
+}
+
+/** The row of `slot` that ModRM byte `m` selects, or null (none, or its mod is not allowed). */
+function lookup(slot: DecSlot, opcode: number, m: number): DecEntry | null {
+  const mod = m >> 6;
+  let e = slot.plain;
+  if (e !== null) {
+    if ((mod === 3 && e.def.memOnly) || (mod !== 3 && e.def.regOnly && !isMovCrDr(opcode))) return null;
+    return e;
+  }
+  if (mod === 3 && slot.byModrm !== null && slot.byModrm[m] !== null) return slot.byModrm[m];
+  e = slot.group !== null ? slot.group[(m >> 3) & 7] : null;
+  if (e !== null && ((mod === 3 && e.def.memOnly) || (mod !== 3 && e.def.modrmByte >= 0))) return null;
+  return e;
 }
 
 const UD_ENTRY: DecEntry = { def: null as unknown as OpDef, h16: op_ud, h32: op_ud };
@@ -61,14 +87,16 @@ function immSize(kind: string, o32: boolean, a32: boolean): number {
 export function decode(bytes: Uint8Array, pos: number, end: number, cs32: boolean, i: Insn): number {
   i.reset();
   const start = pos;
-  let o32 = cs32, a32 = cs32, seg = -1, rep = Rep.None, lock = false;
+  let o32 = cs32, a32 = cs32, seg = -1, rep = Rep.None, lock = false, has66 = false;
   let b = 0;
-  // Prefixes (SDM Vol2 2.1.1). More than 15 bytes in total is #GP(0).
+  // Prefixes (SDM Vol2 2.1.1): any number, in any order; of each group the last one counts.
+  // More than 15 bytes in total is #GP(0).
   for (;;) {
+    if (pos - start === 15) { i.exec = op_gp0; i.len = 15; return 15; }
     if (pos >= end) return 0;
     b = bytes[pos++];
     switch (b) {
-      case 0x66: o32 = !cs32; continue;
+      case 0x66: o32 = !cs32; has66 = true; continue;
       case 0x67: a32 = !cs32; continue;
       case 0xf0: lock = true; continue;
       case 0xf2: rep = Rep.RepNE; continue;
@@ -87,22 +115,23 @@ export function decode(bytes: Uint8Array, pos: number, end: number, cs32: boolea
     if (pos >= end) return 0;
     opcode = 0x0f00 | bytes[pos++];
   }
-  i.op = opcode; i.o32 = o32; i.a32 = a32; i.rep = rep; i.lock = lock; i.segOverride = seg;
   const slot = MAP[opcode >= 0x0f00 ? 0x100 + (opcode & 0xff) : opcode];
   let e: DecEntry | null = slot.plain;
-  let needModrm = e !== null ? e.def.hasModrm : (slot.group !== null || slot.byModrm !== null);
-
-  if (needModrm) {
+  let mandatory = false;
+  if (slot.modrm) {
     if (pos >= end) return 0;
     const m = bytes[pos++];
     const mod = m >> 6, reg = (m >> 3) & 7, rm = m & 7;
     i.mod = mod; i.reg = reg; i.rm = rm;
-    if (e === null) {
-      if (mod === 3 && slot.byModrm !== null && slot.byModrm[m] !== null) e = slot.byModrm[m];
-      else if (slot.group !== null) e = slot.group[reg];
-      if (e !== null && ((mod === 3 && e.def.memOnly) || (mod !== 3 && e.def.modrmByte >= 0))) e = null;
-    } else if ((mod === 3 && e.def.memOnly) || (mod !== 3 && e.def.regOnly && !isMovCrDr(opcode))) {
-      e = null;
+    e = lookup(slot, opcode, m);
+    // A mandatory prefix selects another instruction when the table has one for it (F2/F3 before 66).
+    const ps = rep === Rep.RepE ? slot.pF3 : rep === Rep.RepNE ? slot.pF2 : has66 ? slot.p66 : null;
+    if (ps !== null) {
+      const pe = lookup(ps, opcode, m);
+      if (pe !== null) {
+        e = pe; mandatory = true;
+        if (pe.def.prefix === 0x66) o32 = cs32; else rep = Rep.None;
+      }
     }
     if (mod !== 3 && !(e !== null && e.def.regOnly)) {
       // Memory operand (SDM Vol2 Tables 2-1, 2-2, 2-3).
@@ -156,6 +185,7 @@ export function decode(bytes: Uint8Array, pos: number, end: number, cs32: boolea
       i.seg = seg >= 0 ? seg : defSeg;
     }
   }
+  i.op = opcode; i.o32 = o32; i.a32 = a32; i.rep = rep; i.lock = lock; i.segOverride = seg;
   if (e !== null && isRegInOpcode(e.def)) i.reg = opcode & 7;
   if (e !== null && isCondOpcode(opcode)) i.cc = opcode & 0xf;
 
@@ -196,6 +226,12 @@ export function decode(bytes: Uint8Array, pos: number, end: number, cs32: boolea
   i.exec = o32 ? e.h32 : e.h16;
   // LOCK is only legal on the lockable read-modify-write forms with a memory destination (#UD otherwise).
   if (lock && (e.def === null || (e.def.flags & OpFlag.Lockable) === 0 || i.mod === 3)) i.exec = op_ud;
+  else if (e.def !== null) {
+    // Reserved ModRM.reg values (Sreg 6/7, MOV to CS, CR1/CR5-7) and NP forms with a 66/F2/F3 prefix: #UD.
+    if ((e.def.regMask & (1 << i.reg)) === 0 && e.def.hasModrm) i.exec = op_ud;
+    else if ((e.def.flags & OpFlag.NoPrefix) !== 0 && !mandatory && (has66 || rep !== Rep.None)) i.exec = op_ud;
+    else if (opcode >= 0xd8 && opcode <= 0xdf && X87_UD[(opcode - 0xd8) * 72 + (i.mod === 3 ? 8 + (i.reg << 3 | i.rm) : i.reg)] !== 0) i.exec = op_ud;
+  }
   return len;
 }
 

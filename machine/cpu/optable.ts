@@ -4,14 +4,18 @@
 //
 // Row: KEY  MNEMONIC  OPERANDS  HANDLER  FLAGS
 //   KEY       "8B" one-byte opcode; "0F22" two-byte; "80/3" ModRM.reg = 3 of a group;
-//             "0F01/C1" a full ModRM byte (register form) of a group; "40-47" a register-in-opcode range.
+//             "0F01/C1" a full ModRM byte (register form) of a group; "0FAE/E8-EF" a range of them;
+//             "40-47" a register-in-opcode range; "66.0FC7/6" a form selected by a mandatory
+//             prefix (66, F3 or F2: SDM Vol2 2.1.2; the prefix then has no other meaning).
 //   OPERANDS  Intel SDM Appendix A notation: E/G (ModRM rm/reg), M (memory only), R (register only),
 //             I (immediate; "Ibs" = sign-extended imm8), J (relative), O (moffs), A (far pointer),
 //             S (segment register), C/D (control/debug register), F (x87 ModRM); sizes b w d v z p q a s.
 //             Others (AL, eAX, CL, 1, DX, Xb, Yv...) are implicit and do not affect decoding.
-//   HANDLER   the handler is `op_<KEY with / and - as _>_<HANDLER>` in ops/*.ts; a handler whose
+//   HANDLER   the handler is `op_<KEY with / - . as _>_<HANDLER>` in ops/*.ts, except that a ModRM-byte
+//             range is named after its first byte ("0FAE/E8-EF" → op_0FAE_E8_lfence); a handler whose
 //             behaviour depends on operand size is looked up as `<name>16` / `<name>32` first.
-//   FLAGS     B = ends a decoded block (control transfer or CPU mode/state change), L = LOCK allowed.
+//   FLAGS     B = ends a decoded block (control transfer or CPU mode/state change), L = LOCK allowed,
+//             N = no 66/F2/F3 prefix allowed (SDM "NP" / "Use of Prefixes: causes #UD"): #UD with one.
 
 export const OPCODE_TABLE = `
 00      add       Eb,Gb     addEbGb     L
@@ -299,21 +303,22 @@ FF/6    push      Ev        pushEv      -
 0F01/4  smsw      Ew        smswEw      -
 0F01/6  lmsw      Ew        lmswEw      B
 0F01/7  invlpg    Mb        invlpgMb    B
-0F01/C1 vmcall    -         vmcall      B
-0F01/C2 vmlaunch  -         vmlaunch    B
-0F01/C3 vmresume  -         vmresume    B
-0F01/C4 vmxoff    -         vmxoff      B
-0F01/C8 monitor   -         monitor     B
-0F01/C9 mwait     -         mwait       B
-0F01/D0 xgetbv    -         xgetbv      -
-0F01/D1 xsetbv    -         xsetbv      B
+0F01/C1 vmcall    -         vmcall      BN
+0F01/C2 vmlaunch  -         vmlaunch    BN
+0F01/C3 vmresume  -         vmresume    BN
+0F01/C4 vmxoff    -         vmxoff      BN
+0F01/C8 monitor   -         monitor     BN
+0F01/C9 mwait     -         mwait       BN
+0F01/D0 xgetbv    -         xgetbv      N
+0F01/D1 xsetbv    -         xsetbv      BN
 0F02    lar       Gv,Ew     larGvEw     -
 0F03    lsl       Gv,Ew     lslGvEw     -
 0F06    clts      -         clts        B
 0F08    invd      -         invd        -
 0F09    wbinvd    -         wbinvd      -
 0F0B    ud2       -         ud2         B
-0F18    nop       M         hintNop     -
+0F0D    nop       Ev        hintNop     -
+0F18    nop       Ev        hintNop     -
 0F19    nop       Ev        hintNop     -
 0F1A    nop       Ev        hintNop     -
 0F1B    nop       Ev        hintNop     -
@@ -332,8 +337,8 @@ FF/6    push      Ev        pushEv      -
 0F34    sysenter  -         sysenter    B
 0F35    sysexit   -         sysexit     B
 0F40-4F cmovcc    Gv,Ev     cmovccGvEv  -
-0F78    vmread    Ed,Gd     vmread      B
-0F79    vmwrite   Gd,Ed     vmwrite     B
+0F78    vmread    Ed,Gd     vmread      BN
+0F79    vmwrite   Gd,Ed     vmwrite     BN
 0F80-8F jcc       Jz        jccJz       B
 0F90-9F setcc     Eb        setccEb     -
 0FA0    push      FS        pushFS      -
@@ -348,14 +353,14 @@ FF/6    push      Ev        pushEv      -
 0FAB    bts       Ev,Gv     btsEvGv     L
 0FAC    shrd      Ev,Gv,Ib  shrdEvGvIb  -
 0FAD    shrd      Ev,Gv,CL  shrdEvGvCL  -
-0FAE/0  fxsave    M         fxsave      -
-0FAE/1  fxrstor   M         fxrstor     -
-0FAE/2  ldmxcsr   Md        ldmxcsr     -
-0FAE/3  stmxcsr   Md        stmxcsr     -
-0FAE/7  clflush   Mb        clflush     -
-0FAE/E8 lfence    -         lfence      -
-0FAE/F0 mfence    -         mfence      -
-0FAE/F8 sfence    -         sfence      -
+0FAE/0  fxsave    M         fxsave      N
+0FAE/1  fxrstor   M         fxrstor     N
+0FAE/2  ldmxcsr   Md        ldmxcsr     N
+0FAE/3  stmxcsr   Md        stmxcsr     N
+0FAE/7  clflush   Mb        clflush     N
+0FAE/E8-EF lfence  -         lfence      N
+0FAE/F0-F7 mfence  -         mfence      N
+0FAE/F8-FF sfence  -         sfence      N
 0FAF    imul      Gv,Ev     imulGvEv    -
 0FB0    cmpxchg   Eb,Gb     cmpxchgEbGb L
 0FB1    cmpxchg   Ev,Gv     cmpxchgEvGv L
@@ -378,22 +383,54 @@ FF/6    push      Ev        pushEv      -
 0FC0    xadd      Eb,Gb     xaddEbGb    L
 0FC1    xadd      Ev,Gv     xaddEvGv    L
 0FC7/1  cmpxchg8b Mq        cmpxchg8b   L
-0FC7/6  vmptrld   Mq        vmptrld     B
-0FC7/7  vmptrst   Mq        vmptrst     B
-0FC8-CF bswap     Zd        bswapZd     -
+0FC7/6  vmptrld   Mq        vmptrld     BN
+66.0FC7/6 vmclear Mq        vmclear     B
+F3.0FC7/6 vmxon   Mq        vmxon       B
+0FC7/7  vmptrst   Mq        vmptrst     BN
+0FC8-CF bswap     Zv        bswapZd     -
 0FFF    ud0       Gv,Ev     ud0         B
 `;
 
-export const enum OpFlag { EndsBlock = 1, Lockable = 2 }
+/**
+ * x87 encodings that are reserved (#UD) on this CPU, for the Fx rows (which otherwise take every
+ * ModRM byte): the empty cells of the escape-opcode maps, SDM Vol2 A.5.2 (Tables A-7 to A-22), and
+ * FISTTP (DB/DD/DF /1, an SSE3 instruction the i686 lacks). "Dx/r" is the memory form with
+ * ModRM.reg = r, "Dx:lo-hi" register forms by ModRM byte. The undocumented aliases that processors
+ * execute (FSTP1 D9 D8-DF, FXCH4 DD C8-CF, FFREEP DF C0-C7...) are left to the x87 handler.
+ */
+export const X87_RESERVED = 'D9/1 D9:D1-D7 D9:E2-E3 D9:E6-E7 D9:EF DA:E0-E8 DA:EA-FF DB/1 DB/4 DB/6 DB:E5-E7 DB:F8-FF ' +
+  'DD/1 DD/5 DD:F0-FF DE:D8 DE:DA-DF DF/1 DF:E1-E7 DF:F8-FF';
+
+/** X87_RESERVED as a map: index (opcode - 0xD8) * 72 + (memory form ? ModRM.reg : 8 + (ModRM & 0x3F)). */
+export const X87_UD: Uint8Array = (() => {
+  const ud = new Uint8Array(8 * 72);
+  for (const item of X87_RESERVED.split(' ')) {
+    const op = parseInt(item.slice(0, 2), 16) - 0xd8;
+    if (item[2] === '/') ud[op * 72 + parseInt(item.slice(3), 10)] = 1;
+    else {
+      const [lo, hi] = item.slice(3).split('-').map((h) => parseInt(h, 16));
+      for (let m = lo; m <= (hi ?? lo); m++) ud[op * 72 + 8 + (m & 0x3f)] = 1;
+    }
+  }
+  return ud;
+})();
+
+export const enum OpFlag { EndsBlock = 1, Lockable = 2, NoPrefix = 4 }
 
 /** One parsed row of the table. */
 export interface OpDef {
   /** Opcode: 0x00-0xFF, or 0x0F00-0x0FFF for the two-byte map. */
   readonly opcode: number;
+  /** Mandatory prefix selecting this form (0x66, 0xF3, 0xF2), or 0. */
+  readonly prefix: number;
   /** ModRM.reg for group rows, -1 otherwise. */
   readonly groupReg: number;
-  /** Full ModRM byte for register-form rows like 0F01/C1, -1 otherwise. */
+  /** Full ModRM byte for register-form rows like 0F01/C1 (first of a range), -1 otherwise. */
   readonly modrmByte: number;
+  /** Last ModRM byte of a register-form range (= modrmByte for a single byte). */
+  readonly modrmLast: number;
+  /** Valid ModRM.reg values (bit n = reg n): other values are #UD (Sreg 6/7, MOV to CS, CR1/5/6/7). */
+  readonly regMask: number;
   readonly mnemonic: string;
   readonly operands: readonly string[];
   /** Base handler name, e.g. "op_0F22_movCdRd". */
@@ -413,36 +450,41 @@ function parseRow(line: string): OpDef[] {
   let flags = 0;
   if (flagStr.includes('B')) flags |= OpFlag.EndsBlock;
   if (flagStr.includes('L')) flags |= OpFlag.Lockable;
-  const [opPart, sub] = key.split('/');
-  const handler = `op_${key.replace(/[/-]/g, '_')}_${handlerName}`;
-  let groupReg = -1, modrmByte = -1;
+  if (flagStr.includes('N')) flags |= OpFlag.NoPrefix;
+  const m = key.match(/^(?:(66|F3|F2)\.)?([0-9A-F]+)(?:-([0-9A-F]+))?(?:\/([0-7]|[0-9A-F]{2})(?:-([0-9A-F]{2}))?)?$/);
+  if (m === null) throw new Error(`optable: bad key ${key}`);
+  const [, pfx, opLo, opHi, sub, subHi] = m;
+  const nameKey = subHi !== undefined ? key.slice(0, key.lastIndexOf('-')) : key;
+  const handler = `op_${nameKey.replace(/[/.-]/g, '_')}_${handlerName}`;
+  let groupReg = -1, modrmByte = -1, modrmLast = -1;
   if (sub !== undefined) {
-    if (sub.length === 1) groupReg = parseInt(sub, 10); else modrmByte = parseInt(sub, 16);
+    if (sub.length === 1) groupReg = parseInt(sub, 10);
+    else { modrmByte = parseInt(sub, 16); modrmLast = subHi !== undefined ? parseInt(subHi, 16) : modrmByte; }
   }
   const imms: string[] = [];
   let hasModrm = groupReg >= 0 || modrmByte >= 0;
-  let memOnly = false, regOnly = false;
+  let memOnly = false, regOnly = false, regMask = 0xff;
   for (const o of operands) {
     const k = o[0];
     if (o === 'AL' || o === 'eAX' || o === 'CL' || o === 'DX' || o === '1' || /^[XY]/.test(o) || /^[ECSDFG]S$/.test(o)) continue;
     if ('EGMRSCDF'.includes(k)) hasModrm = true;
     if (k === 'M') memOnly = true;
     if (k === 'R') regOnly = true;
+    // Sreg 6/7 do not exist and MOV to CS is #UD (SDM Vol2 MOV); CR1, CR5-CR7 are reserved (MOV—Move to/from Control Registers).
+    if (k === 'S') regMask &= o === operands[0] ? 0x3d : 0x3f;
+    if (k === 'C') regMask &= 0x1d;
     if (k === 'I') imms.push(o === 'Ibs' ? 'bs' : o === 'Ib' ? 'b' : o === 'Iw' ? 'w' : 'z');
     if (k === 'J') imms.push(o === 'Jb' ? 'bs' : 'zs');
     if (k === 'O') imms.push('o');
     if (k === 'A') imms.push('p');
   }
-  const base = { mnemonic, operands, handler, flags, hasModrm, imms, memOnly, regOnly, groupReg, modrmByte };
-  const range = opPart.match(/^([0-9A-F]+)-([0-9A-F]+)$/);
-  if (range) {
-    const lo = parseInt(range[1], 16);
-    const hi = (lo & ~0xff) | parseInt(range[2], 16);
-    const out: OpDef[] = [];
-    for (let op = lo; op <= hi; op++) out.push({ ...base, opcode: op });
-    return out;
-  }
-  return [{ ...base, opcode: parseInt(opPart, 16) }];
+  const prefix = pfx !== undefined ? parseInt(pfx, 16) : 0;
+  const base = { prefix, mnemonic, operands, handler, flags, hasModrm, imms, memOnly, regOnly, groupReg, modrmByte, modrmLast, regMask };
+  const lo = parseInt(opLo, 16);
+  const hi = opHi !== undefined ? (lo & ~0xff) | parseInt(opHi, 16) : lo;
+  const out: OpDef[] = [];
+  for (let op = lo; op <= hi; op++) out.push({ ...base, opcode: op });
+  return out;
 }
 
 /** All rows, parsed. */
