@@ -16,9 +16,9 @@
 import type { CPU } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { EFLAGS, OSZAPC, REG8_INDEX as REG8 } from '../arch.js';
-import { PARITY } from '../flags.js';
+import { CpuFlags } from '../flags.js';
 
-const CF = EFLAGS.CF, OF = EFLAGS.OF, ZF = EFLAGS.ZF;
+const CF = EFLAGS.CF, OF = EFLAGS.OF;
 const ROT_FLAGS = CF | OF;
 
 const enum Op { Rol = 0, Ror = 1, Rcl = 2, Rcr = 3, Shl = 4, Shr = 5, Sar = 7 }
@@ -26,11 +26,6 @@ const enum Op { Rol = 0, Ror = 1, Rcl = 2, Rcr = 3, Shl = 4, Shr = 5, Sar = 7 }
 /** Flags produced by the last `calc` and which bits they replace (0 = no change). */
 let outF = 0;
 let outMask = 0;
-
-/** SF ZF PF of `r` (already truncated to n bits, unsigned) as eager bits. */
-function szp(r: number, n: number): number {
-  return (r === 0 ? ZF : 0) | (((r >>> (n - 1)) & 1) << 7) | (PARITY[r & 0xff] << 2);
-}
 
 /**
  * Shift/rotate `a` (unsigned, n bits: 8, 16 or 32) by `count` (raw). Returns the new value (unsigned
@@ -95,7 +90,7 @@ function calc(c: CPU, op: Op, a: number, count: number, n: number): number {
     case Op.Shl: {
       r = (a << cnt) & m;
       cf = cnt <= n ? (a >>> (n - cnt)) & 1 : 0;
-      outF = cf | szp(r >>> 0, n) | ((cf ^ ((r >>> top) & 1)) << 11);
+      outF = cf | CpuFlags.szp(r, top) | ((cf ^ ((r >>> top) & 1)) << 11);
       outMask = OSZAPC;
       return r;
     }
@@ -103,7 +98,7 @@ function calc(c: CPU, op: Op, a: number, count: number, n: number): number {
       const u = a >>> 0;
       r = (u >>> cnt) & m;
       cf = cnt <= n ? (u >>> (cnt - 1)) & 1 : 0;
-      outF = cf | szp(r >>> 0, n) | (cnt === 1 ? ((u >>> top) & 1) << 11 : 0);
+      outF = cf | CpuFlags.szp(r, top) | (cnt === 1 ? ((u >>> top) & 1) << 11 : 0);
       outMask = OSZAPC;
       return r;
     }
@@ -111,7 +106,7 @@ function calc(c: CPU, op: Op, a: number, count: number, n: number): number {
       const s = (a << (32 - n)) >> (32 - n);
       r = (s >> cnt) & m;
       cf = (s >> (cnt - 1)) & 1;
-      outF = cf | szp(r >>> 0, n);
+      outF = cf | CpuFlags.szp(r, top);
       outMask = OSZAPC;
       return r;
     }
