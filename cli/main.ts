@@ -4,12 +4,14 @@
 import { readFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { parseFlags, helpText, parseCount, UsageError, type FlagSpec } from './args.js';
 import { Machine, EXIT_STATUS, End } from '../machine/machine.js';
-import { BootError } from '../machine/boot/multiboot.js';
+import { BootError, isMultiboot } from '../machine/boot/multiboot.js';
+import { isLinuxImage } from '../machine/boot/linux.js';
 
 const VERSION = '0.1.0';
 
 const RUN_FLAGS: FlagSpec[] = [
-  { name: 'kernel', arg: 'FILE', help: 'guest kernel: a Multiboot v1 image (ELF or a.out-kludge flat binary)' },
+  { name: 'kernel', arg: 'FILE', help: 'guest kernel: a Multiboot v1 image (ELF or a.out-kludge flat binary) or a Linux bzImage' },
+  { name: 'initrd', arg: 'FILE', help: 'initial ramdisk for a Linux kernel (cpio archive, may be gzip-compressed)' },
   { name: 'append', arg: 'CMDLINE', help: 'kernel command line' },
   { name: 'mem', arg: 'MiB', help: 'guest RAM in MiB (default 128, at most 3072)' },
   { name: 'serial', arg: 'stdio|file:PATH', help: 'where COM1 goes (default stdio: guest output to stdout, stdin to the guest)' },
@@ -71,6 +73,14 @@ async function runCommand(argv: string[]): Promise<number> {
     throw new InputError(`cannot read kernel '${kernelPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 
+  const initrdPath = flags.get('initrd')?.[0];
+  let initrd: Uint8Array | null = null;
+  if (initrdPath !== undefined) {
+    try { initrd = new Uint8Array(readFileSync(initrdPath)); } catch (e) {
+      throw new InputError(`cannot read initrd '${initrdPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+
   // Serial output: buffered, flushed after each slice and at exit.
   let outFd = 1;
   if (serial.startsWith('file:')) {
@@ -81,7 +91,11 @@ async function runCommand(argv: string[]): Promise<number> {
 
   const m = new Machine({ memBytes: memMiB << 20, onSerial: (b) => { buf.push(b); if (buf.length >= 4096) flush(); }, stopOnUnimplemented: !flags.has('ud-on-unimplemented') });
   try {
-    m.loadKernel(image, { cmdline: flags.get('append')?.[0] ?? '' });
+    const cmdline = flags.get('append')?.[0] ?? '';
+    if (isLinuxImage(image)) m.loadLinux(image, { cmdline, initrd });
+    else if (!isMultiboot(image)) throw new BootError('unknown kernel format: neither a Multiboot v1 image (no header in the first 8 KiB) nor a Linux bzImage (no "HdrS" setup header at 0x202)');
+    else if (initrd) throw new BootError('--initrd is only supported with a Linux bzImage kernel');
+    else m.loadKernel(image, { cmdline });
   } catch (e) {
     if (e instanceof BootError || e instanceof RangeError) throw new InputError(`${kernelPath}: ${e.message}`);
     throw e;

@@ -15,6 +15,7 @@ import { Pit8254 } from './devices/pit8254.js';
 import { Cmos } from './devices/cmos.js';
 import { DebugExit, Port80, I8042, SysCtrlPortA } from './devices/misc.js';
 import { BootError, isMultiboot, loadMultiboot } from './boot/multiboot.js';
+import { loadLinux, type LinuxBootResult } from './boot/linux.js';
 import { dumpState } from '../debug/dump.js';
 
 export interface MachineOptions {
@@ -61,6 +62,8 @@ export class Machine {
     this.cpu.stopOnUnimplemented = opts.stopOnUnimplemented ?? true;
     installDefaultCpuid(this.cpu);
 
+    // A timer armed by a device during a CPU run may be earlier than the deadline the run was sized to.
+    this.clock.onArm = () => { this.cpu.blockStop = true; if (this.cpu.stop === Stop.None) this.cpu.stop = Stop.Requested; };
     this.pic = new PicPair();
     this.pic.attach(this.io);
     this.cpu.intc = this.pic;
@@ -94,6 +97,32 @@ export class Machine {
     if (!isMultiboot(image)) throw new BootError('not a Multiboot kernel (no Multiboot header in the first 8 KiB)');
     const r = loadMultiboot(image, this.mem, { cmdline: opts.cmdline ?? '' });
     this.enterMultiboot(r.entry, r.eax, r.ebx);
+  }
+
+  /**
+   * Load a Linux bzImage (boot.rst, machine/boot/linux.ts) with an optional initrd, and set the CPU
+   * to the 32-bit boot protocol entry state: protected mode, paging off, IF = 0, GDT with flat
+   * __BOOT_CS (0x10) and __BOOT_DS (0x18) loaded, CS = 0x10, DS/ES/SS (and FS/GS) = 0x18,
+   * ESI = boot_params, EBP = EDI = EBX = 0.
+   */
+  loadLinux(image: Uint8Array, opts: { cmdline?: string; initrd?: Uint8Array | null; reserved?: { base: number; length: number }[] } = {}): LinuxBootResult {
+    const r = loadLinux(image, this.mem, { cmdline: opts.cmdline ?? '', initrd: opts.initrd ?? null, reserved: opts.reserved ?? [] });
+    const c = this.cpu;
+    c.reset();
+    c.flushCodeCache();
+    c.cr0 = CR0.PE | CR0.ET;
+    c.flags = EFLAGS.FIXED1;
+    c.gdtrBase = r.gdtBase; c.gdtrLimit = r.gdtLimit;
+    c.updateMode();
+    c.setSegCache(SEG.CS, r.cs, 0, 0xffffffff, AR.P | AR.S | AR.CODE | AR.RW | AR.ACCESSED | AR.DB | AR.G);
+    for (const s of [SEG.DS, SEG.ES, SEG.SS, SEG.FS, SEG.GS]) c.setSegCache(s, r.ds, 0, 0xffffffff, AR.P | AR.S | AR.RW | AR.ACCESSED | AR.DB | AR.G);
+    c.updateMode();
+    c.r32.fill(0);
+    c.r32[6] = r.esi;          // ESI
+    c.r32[4] = r.bootParams;   // ESP: not defined by the protocol; below the zero page, in free low memory
+    c.eip = r.entry;
+    this.mem.a20 = true;
+    return r;
   }
 
   /** CPU state at a Multiboot entry (Multiboot spec 3.2): flat 32-bit protected mode, paging off, IF = 0. */
