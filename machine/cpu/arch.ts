@@ -80,7 +80,7 @@ export const MSR = {
   IA32_APIC_BASE: 0x1b, IA32_FEATURE_CONTROL: 0x3a, IA32_BIOS_SIGN_ID: 0x8b, IA32_MTRRCAP: 0xfe,
   IA32_SYSENTER_CS: 0x174, IA32_SYSENTER_ESP: 0x175, IA32_SYSENTER_EIP: 0x176,
   IA32_MCG_CAP: 0x179, IA32_MCG_STATUS: 0x17a, IA32_MISC_ENABLE: 0x1a0,
-  IA32_MTRR_PHYSBASE0: 0x200, IA32_MTRR_FIX64K_00000: 0x250, IA32_MTRR_FIX16K_80000: 0x258,
+  IA32_MTRR_PHYSBASE0: 0x200, IA32_MTRR_PHYSMASK0: 0x201, IA32_MTRR_FIX64K_00000: 0x250, IA32_MTRR_FIX16K_80000: 0x258,
   IA32_MTRR_FIX16K_A0000: 0x259, IA32_MTRR_FIX4K_C0000: 0x268, IA32_MTRR_FIX4K_F8000: 0x26f,
   IA32_PAT: 0x277, IA32_MTRR_DEF_TYPE: 0x2ff,
   IA32_VMX_BASIC: 0x480,
@@ -93,3 +93,37 @@ export const REG = { EAX: 0, ECX: 1, EDX: 2, EBX: 3, ESP: 4, EBP: 5, ESI: 6, EDI
 export const REG32_NAMES = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'];
 export const REG16_NAMES = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'];
 export const REG8_NAMES = ['al', 'cl', 'dl', 'bl', 'ah', 'ch', 'dh', 'bh'];
+
+/** DR6 (SDM Vol3B 17.2.3): B0-B3, BD, BS, BT are writable; the reserved bits read as 1 except bit 12. */
+export const DR6 = { B0: 1 << 0, BD: 1 << 13, BS: 1 << 14, BT: 1 << 15, FIXED1: 0xffff0ff0 | 0, WRITABLE: 0xe00f } as const;
+/** DR7 (SDM Vol3B 17.2.4): bit 10 reads as 1; bits 11, 12, 14, 15 are reserved (0). */
+export const DR7 = { GD: 1 << 13, FIXED1: 1 << 10, RESERVED0: 0xd800 } as const;
+
+/** CPUID.01H:EDX feature flags (SDM Vol2 CPUID, Table 3-11). */
+export const CPUID_EDX = {
+  FPU: 1 << 0, VME: 1 << 1, DE: 1 << 2, PSE: 1 << 3, TSC: 1 << 4, MSR: 1 << 5, PAE: 1 << 6, MCE: 1 << 7,
+  CX8: 1 << 8, APIC: 1 << 9, SEP: 1 << 11, MTRR: 1 << 12, PGE: 1 << 13, MCA: 1 << 14, CMOV: 1 << 15,
+  PAT: 1 << 16, PSE36: 1 << 17, PSN: 1 << 18, CLFSH: 1 << 19, DS: 1 << 21, ACPI: 1 << 22, MMX: 1 << 23,
+  FXSR: 1 << 24, SSE: 1 << 25, SSE2: 1 << 26, SS: 1 << 27, HTT: 1 << 28, TM: 1 << 29, PBE: 1 << 31,
+} as const;
+/** CPUID.01H:ECX feature flags (SDM Vol2 CPUID, Table 3-10). */
+export const CPUID_ECX = {
+  SSE3: 1 << 0, MONITOR: 1 << 3, VMX: 1 << 5, SMX: 1 << 6, PCID: 1 << 17, XSAVE: 1 << 26, OSXSAVE: 1 << 27,
+} as const;
+/** CPUID.80000001H:EDX (SDM Vol2 CPUID). */
+export const CPUID_EXT_EDX = { SYSCALL: 1 << 11, NX: 1 << 20, LM: 1 << 29 } as const;
+
+/** IA32_APIC_BASE bits (SDM Vol3A 10.4.4). */
+export const APIC_BASE = { BSP: 1 << 8, EXTD: 1 << 10, EN: 1 << 11 } as const;
+/** IA32_FEATURE_CONTROL bits (SDM Vol4 Table 2-2). */
+export const FEATURE_CONTROL = { LOCK: 1 << 0, VMX_IN_SMX: 1 << 1, VMX_OUTSIDE_SMX: 1 << 2 } as const;
+/** IA32_MISC_ENABLE bits (SDM Vol4 Table 2-2); XD_DISABLE is bit 34 (bit 2 of the high half). */
+export const MISC_ENABLE = {
+  FAST_STRINGS: 1 << 0, AUTO_THERMAL: 1 << 3, PERFMON: 1 << 7, BTS_UNAVAILABLE: 1 << 11,
+  PEBS_UNAVAILABLE: 1 << 12, EIST: 1 << 16, MONITOR_FSM: 1 << 18, LIMIT_CPUID: 1 << 22, XTPR_DISABLE: 1 << 23,
+  XD_DISABLE_HI: 1 << 2,
+} as const;
+/** Memory types of the PAT and the MTRRs (SDM Vol3A 11.3, 11.12): UC- (7) is valid in the PAT only. */
+export const MEMTYPE = { UC: 0, WC: 1, WT: 4, WP: 5, WB: 6, UC_MINUS: 7 } as const;
+/** IA32_MTRRCAP (SDM Vol3A 11.11.1): VCNT in bits 7:0, FIX, WC. */
+export const MTRRCAP = { FIX: 1 << 8, WC: 1 << 10 } as const;

@@ -29,6 +29,8 @@ export interface InterruptController {
 export interface CpuHooks {
   /** Called for every event delivered (exception, interrupt) before it is delivered. */
   onEvent?: (vector: number, kind: EventKind, errorCode: number) => void;
+  /** IA32_APIC_BASE was written (msr.ts): the local APIC device relocates or enables itself. */
+  onApicBaseWrite?: (lo: number, hi: number) => void;
 }
 
 export class Block {
@@ -65,7 +67,9 @@ export class CPU extends CpuMmu {
   /** Power-on / RESET state (SDM Vol3A 9.1.1, Table 9-1). */
   reset(): void {
     this.r32.fill(0);
-    this.r32[2] = 0x00000600; // EDX = family/model/stepping signature (family 6)
+    // EDX = the family/model/stepping signature, CPUID.01H:EAX (SDM Vol3A 9.1.4).
+    const sig = this.cpuidLeaves.get(1);
+    this.r32[2] = sig !== undefined ? sig[0] : 0x00000600;
     this.flags = EFLAGS.FIXED1; this.lazy = 0;
     this.cr0 = CR0.ET | CR0.CD | CR0.NW; this.cr2 = 0; this.cr3 = 0; this.cr4 = 0; this.efer = 0;
     this.dr.fill(0); this.dr[6] = 0xffff0ff0 | 0; this.dr[7] = 0x400;

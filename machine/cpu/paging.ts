@@ -5,7 +5,7 @@
 import { CR0, CR4, EFER, PFEC, PTE } from './arch.js';
 import type { PhysMem } from '../memory.js';
 
-/** Physical-address width: i686 with PAE = 36 bits (CPUID does not report leaf 0x80000008). */
+/** Physical-address width: i686 with PAE = 36 bits (reported by CPUID leaf 80000008H, see cpuid.ts). */
 export const MAXPHYADDR = 36;
 
 /** Result of a successful walk. */

@@ -86,11 +86,14 @@ export class CpuState {
   tscOffset = 0;
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   apicBase = 0xfee00900; // BSP, enabled, default base
+  apicBaseHi = 0;        // IA32_APIC_BASE[63:32] (base bits 35:32)
   patLo = 0x00070406; patHi = 0x00070406;
   mtrrDefType = 0;
   readonly mtrrFixed = new Int32Array(22); // 11 fixed-range MTRRs × 2 halves
   readonly mtrrVar = new Int32Array(32);   // 8 variable pairs (base, mask) × 2 halves
   miscEnable = 0x1;
-  featureControl = 0;
+  miscEnableHi = 0;      // IA32_MISC_ENABLE[63:32] (XD bit disable = bit 34)
+  featureControl = 0x1;  // locked, VMX disabled: the guest CPU has no VMX (msr.ts)
   biosSignId = 0;
+  mcgStatus = 0;
 }
