@@ -43,7 +43,7 @@ function lock() {
   const start = Date.now();
   for (;;) {
     try { mkdirSync(dir); break; } catch (e) {
-      if (e.code !== 'EEXIST') throw e;
+      if (e.code !== 'EEXIST') throw new FetchError(`cannot write ${cache}: ${e.code}`);
       try { if (Date.now() - statSync(dir).mtimeMs > 15 * 60_000) { rmSync(dir, { recursive: true, force: true }); continue; } } catch { continue; }
       if (Date.now() - start > 10 * 60_000) throw new FetchError(`another fetch-linux has held ${dir} for 10 minutes (remove it if stale)`);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
@@ -55,7 +55,7 @@ function lock() {
 }
 
 async function main() {
-  mkdirSync(cache, { recursive: true });
+  try { mkdirSync(cache, { recursive: true }); } catch (e) { throw new FetchError(`cannot create ${cache}: ${e.code}`); }
   lock();
   const manifestPath = join(cache, 'manifest.json');
   let manifest = null;
