@@ -81,7 +81,7 @@ async function main() {
   const cpio = busyboxInitramfs(new Uint8Array(readFileSync(join(cache, 'busybox'))));
   const gz = gzipSync(cpio, { level: 9 });
   const initramfs = { sha256: sha256(gz), size: gz.length, cpioSha256: sha256(cpio), cpioSize: cpio.length, initSha256: sha256(INIT_SCRIPT) };
-  if (fileMatches('initramfs.cpio.gz', manifest.files['initramfs.cpio.gz'])) {
+  if (fileMatches('initramfs.cpio.gz', initramfs)) { // the file on disk already has the bytes just built
     say('initramfs.cpio.gz is up to date');
   } else {
     writeFileSync(join(cache, 'initramfs.cpio.gz'), gz);
