@@ -28,6 +28,18 @@ export class Clock {
     return t;
   }
 
+  /**
+   * Called when a device arms a timer (see `arm`): the machine uses it to end the current CPU run
+   * early, because that run was sized to the earliest deadline known when it started.
+   */
+  onArm: (() => void) | null = null;
+
+  /** Set `t`'s deadline (absolute virtual ns, Infinity = disarm) and tell the run loop. */
+  arm(t: Timer, deadline: number): void {
+    t.deadline = deadline;
+    if (deadline !== Infinity && this.onArm !== null) this.onArm();
+  }
+
   /** Earliest armed deadline (Infinity if none). */
   nextDeadline(): number {
     let d = Infinity;
