@@ -470,6 +470,7 @@ test('decoder oracle: summary of iced forms our table lacks (they decode to #UD)
   const unexpected = r.inScope.filter((line) => !KNOWN_MISSING.has(line.slice(0, line.indexOf(' '))));
   assert.deepEqual(unexpected, [], 'i686-class forms missing from the opcode table');
   if (VERBOSE) for (const [k, v] of all.newerForms) t.diagnostic(`  newer: ${k}: ${v}`);
+  if (VERBOSE) for (const [k, v] of all.missing) if (!v.features.split('+').some((f) => VECTOR.test(f))) t.diagnostic(`  other: ${k} (${v.features})`);
 });
 
 // ---------------------------------------------------------------- hand-checked cases (SDM Vol2 ch. 2)

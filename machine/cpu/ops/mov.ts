@@ -61,6 +61,7 @@ export function op_0F1C_hintNop(): void {}
 export function op_0F1D_hintNop(): void {}
 export function op_0F1E_hintNop(): void {}
 export function op_0F1F_hintNop(): void {}
+export function op_0F0D_hintNop(): void { /* 0F 0D: PREFETCHW / reserved NOP (SDM Vol2 PREFETCHW, Table A-3) */ }
 
 // --- MOVZX / MOVSX ---
 export function op_0FB6_movzxGvEb16(c: CPU, i: Insn): void { c.r16[i.reg << 1] = c.readE8(i); }
