@@ -230,7 +230,10 @@ export function decode(bytes: Uint8Array, pos: number, end: number, cs32: boolea
     // Reserved ModRM.reg values (Sreg 6/7, MOV to CS, CR1/CR5-7) and NP forms with a 66/F2/F3 prefix: #UD.
     if ((e.def.regMask & (1 << i.reg)) === 0 && e.def.hasModrm) i.exec = op_ud;
     else if ((e.def.flags & OpFlag.NoPrefix) !== 0 && !mandatory && (has66 || rep !== Rep.None)) i.exec = op_ud;
-    else if (opcode >= 0xd8 && opcode <= 0xdf && X87_UD[(opcode - 0xd8) * 72 + (i.mod === 3 ? 8 + (i.reg << 3 | i.rm) : i.reg)] !== 0) i.exec = op_ud;
+    // Reserved x87 encodings and FISTTP (optable.ts X87_RESERVED).
+    else if (opcode >= 0xd8 && opcode <= 0xdf && X87_UD[(opcode - 0xd8) * 72 + (i.mod === 3 ? 8 + ((i.reg << 3) | i.rm) : i.reg)] !== 0) {
+      i.exec = op_ud;
+    }
   }
   return len;
 }
