@@ -77,6 +77,32 @@ test_main:
   mov eax, [ticks]
   sub eax, ebx
   CHECK eax, 1, "the pending IRQ0 arrives right after unmasking"
+
+  ; ---- one-shot (mode 0) while the CPU busy-waits: the interrupt must come on time even
+  ; though the timer was armed in the middle of a CPU run (no HLT to resync the run loop).
+  cli
+  mov dword [oneshot_tsc], 0
+  SET_GATE 0x20, irq0_oneshot
+  mov al, 0x30                          ; counter 0, LSB/MSB, mode 0
+  out 0x43, al
+  mov al, 1000 & 0xff
+  out 0x40, al
+  call dev_rdtsc32
+  mov esi, eax
+  mov al, 1000 >> 8
+  out 0x40, al                          ; count loaded: OUT0 rises 1001 ticks later
+  sti
+  mov ecx, 50000000
+.busy:
+  cmp dword [oneshot_tsc], 0
+  jne .fired
+  dec ecx
+  jnz .busy
+.fired:
+  mov eax, [oneshot_tsc]
+  sub eax, esi
+  ; 1001 ticks = 838938 ns after the count write (and within one tick of it).
+  CHECKR eax, 838000, 840500, "mode 0 one-shot IRQ0 after 1000+1 ticks while busy-waiting"
   cli
   mov al, 0xfb
   out 0x21, al
@@ -147,7 +173,19 @@ irq0:
   pop eax
   iretd
 
+irq0_oneshot:
+  push eax
+  push edx
+  rdtsc
+  mov [oneshot_tsc], eax
+  mov al, 0x20
+  out 0x20, al
+  pop edx
+  pop eax
+  iretd
+
 align 4
+oneshot_tsc:      dd 0
 ticks:            dd 0
 tsc_first:        dd 0
 tsc_last:         dd 0
