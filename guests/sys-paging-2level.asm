@@ -1,13 +1,15 @@
 ; sys-paging-2level: 32-bit paging (SDM Vol3A 4.3) with 4 KiB pages and 4 MiB pages (CR4.PSE):
 ; translations, accessed/dirty bits set by the processor (4.8), CR0.WP for supervisor writes to
 ; read-only pages (4.6), reserved bits of a 4 MiB PDE (no PSE-36), INVLPG, and what MOV to CR3 and
-; MOV to CR4 invalidate with global pages (CR4.PGE, 4.10.4.1).
+; MOV to CR4 invalidate with global pages (CR4.PGE, 4.10.4.1), and no I/D bit in #PF error codes
+; (IA32_EFER.NXE only matters to PAE paging, 4.7).
 %include "test.inc"
 
 PD      equ 0x300000
 PT      equ 0x301000                      ; page table for 800000H-BFFFFFH
 P       equ 1
 RW      equ 2
+US      equ 4
 PS      equ 0x80
 G       equ 0x100
 A_D     equ 0x60
@@ -16,14 +18,27 @@ A_D     equ 0x60
   mov dword [%1], %2
 %endmacro
 
+%macro TO_RING3 0                         ; continue at CPL 3; back via a fault caught by TRY/CATCH
+  push dword T_UDATA32
+  push dword 0x70000
+  pushfd
+  push dword T_UCODE32
+  push dword %%r3
+  iretd
+%%r3:
+  mov ax, T_UDATA32
+  mov ds, ax
+  mov es, ax
+%endmacro
+
 test_main:
   cld
   xor eax, eax
   mov edi, PD
   mov ecx, 2 * 1024
   rep stosd
-  mov dword [PD + 0 * 4], 0x0000000 | PS | RW | P   ; 0-4 MiB identity (4 MiB page)
-  mov dword [PD + 1 * 4], 0x0400000 | PS | RW | P   ; 4-8 MiB identity
+  mov dword [PD + 0 * 4], 0x0000000 | PS | US | RW | P   ; 0-4 MiB identity (4 MiB page, user)
+  mov dword [PD + 1 * 4], 0x0400000 | PS | US | RW | P   ; 4-8 MiB identity (user)
   mov dword [PD + 2 * 4], PT | RW | P               ; 8-12 MiB: 4 KiB pages
   mov dword [PD + 3 * 4], 0x1000000 | PS | RW | P   ; C00000H → 1000000H (4 MiB)
   mov dword [PD + 4 * 4], 0x1000000 | PS | RW | P   ; 16-20 MiB identity
@@ -132,6 +147,25 @@ test_main:
   and eax, ~0x80
   mov cr4, eax
   CHECK [0x802000], 0xa5, "clearing CR4.PGE drops global translations"
+
+  ; ---- EFER.NXE = 1 under 32-bit paging: fetch faults have no I/D bit
+  mov ecx, 0xc0000080
+  rdmsr
+  or eax, 0x800
+  wrmsr
+  TRY
+    mov eax, 0x807000
+    call eax
+  CATCH 14, 0, "NXE = 1, 32-bit paging: fetch from a not-present page (no I)"
+  TRY
+    TO_RING3
+    mov eax, 0x800000
+    call eax
+  CATCH 14, 5, "NXE = 1, 32-bit paging: user fetch from a supervisor page (P, U; no I)"
+  mov ecx, 0xc0000080
+  rdmsr
+  and eax, ~0x800
+  wrmsr
 
   ; ---- paging off
   mov eax, cr0

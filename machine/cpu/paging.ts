@@ -80,13 +80,15 @@ export function walk(mem: PhysMem, r: PagingRegs, lin: number, access: Access, u
   // PAE paging: PDPTE registers (loaded with CR3), then 8-byte PDE and PTE.
   const pi = lin >>> 30;
   const pdpteLo = r.pdpteLo[pi], pdpteHi = r.pdpteHi[pi];
+  // I/D is reported for every fetch fault under PAE paging with NXE, not-present ones included (SDM Vol3A 4.7).
+  const fetchI = fetch && nxe ? PFEC.I : 0;
   opt.steps?.push({ level: 'PDPTE', entryAddr: ((r.cr3 & ~0x1f) >>> 0) + pi * 8, entryLo: pdpteLo, entryHi: pdpteHi });
-  if ((pdpteLo & PTE.P) === 0) return new WalkFault(baseCode);
+  if ((pdpteLo & PTE.P) === 0) return new WalkFault(baseCode | fetchI);
   const pdeAddr = physOf(pdpteLo, pdpteHi) + (((lin >>> 21) & 0x1ff) << 3);
   let pdeLo = mem.read(pdeAddr, 4);
   const pdeHi = mem.read(pdeAddr + 4, 4);
   opt.steps?.push({ level: 'PDE', entryAddr: pdeAddr, entryLo: pdeLo, entryHi: pdeHi });
-  if ((pdeLo & PTE.P) === 0) return new WalkFault(baseCode);
+  if ((pdeLo & PTE.P) === 0) return new WalkFault(baseCode | fetchI);
   if (reservedPae(pdeHi, nxe)) return new WalkFault(baseCode | PFEC.P | PFEC.RSVD | (fetch && nxe ? PFEC.I : 0));
   const nxPde = nxe && pdeHi < 0;
   if ((pdeLo & PTE.PS) !== 0) {
@@ -101,7 +103,7 @@ export function walk(mem: PhysMem, r: PagingRegs, lin: number, access: Access, u
   const pteLo = mem.read(pteAddr, 4);
   const pteHi = mem.read(pteAddr + 4, 4);
   opt.steps?.push({ level: 'PTE', entryAddr: pteAddr, entryLo: pteLo, entryHi: pteHi });
-  if ((pteLo & PTE.P) === 0) return new WalkFault(baseCode);
+  if ((pteLo & PTE.P) === 0) return new WalkFault(baseCode | fetchI);
   if (reservedPae(pteHi, nxe)) return new WalkFault(baseCode | PFEC.P | PFEC.RSVD | (fetch && nxe ? PFEC.I : 0));
   const nx = nxPde || (nxe && pteHi < 0);
   const res = finish(lin, access, user, r, pdeLo & pteLo, pteLo, nx, (pteLo & PTE.G) !== 0 && (r.cr4 & CR4.PGE) !== 0, 0x1000, physOf(pteLo, pteHi) + (lin & 0xfff));
@@ -127,7 +129,7 @@ function reservedPae(hi: number, nxe: boolean): boolean {
 function finish(lin: number, access: Access, user: boolean, r: PagingRegs, combined: number, last: number, nx: boolean, global: boolean, pageSize: number, pa: number): WalkResult | WalkFault {
   const writable = (combined & PTE.RW) !== 0;
   const isUser = (combined & PTE.US) !== 0;
-  const code = PFEC.P | (access === Access.Write ? PFEC.W : 0) | (user ? PFEC.U : 0) | (access === Access.Fetch && (r.efer & EFER.NXE) !== 0 ? PFEC.I : 0);
+  const code = PFEC.P | (access === Access.Write ? PFEC.W : 0) | (user ? PFEC.U : 0) | (access === Access.Fetch && (r.efer & EFER.NXE) !== 0 && (r.cr4 & CR4.PAE) !== 0 ? PFEC.I : 0);
   if (user && !isUser) return new WalkFault(code);
   if (access === Access.Write && !writable && (user || (r.cr0 & CR0.WP) !== 0)) return new WalkFault(code);
   if (access === Access.Fetch && nx) return new WalkFault(code);
