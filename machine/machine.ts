@@ -17,6 +17,8 @@ import { DebugExit, Port80, I8042, SysCtrlPortA } from './devices/misc.js';
 import { BootError, isMultiboot, loadMultiboot } from './boot/multiboot.js';
 import { loadLinux, type LinuxBootResult } from './boot/linux.js';
 import { dumpState } from '../debug/dump.js';
+import { VmxUnit } from './vmx/vmx-unit.js';
+import { cr4ValidBits } from './cpu/cpuid.js';
 
 export interface MachineOptions {
   /** RAM size in bytes (multiple of 4 KiB). */
@@ -27,15 +29,24 @@ export interface MachineOptions {
   stopOnUnimplemented?: boolean;
   /** Wall-clock start of the RTC (default 2026-01-01T00:00:00Z, for determinism). */
   rtcStart?: Date;
+  /**
+   * RAM above the guest's for a hypervisor's own use (bytes, multiple of 2 MiB): the machine has
+   * memBytes + hostMemBytes, the firmware reports memBytes, so the guest sees the same machine
+   * bare and hypervised.
+   */
+  hostMemBytes?: number;
 }
 
 /** How a run ended. `status` is the process exit status the CLI uses (see README). */
 export const enum End {
   DebugExit = 'debug-exit', PowerOff = 'power-off', Reset = 'reset', TripleFault = 'triple-fault',
   Unsupported = 'unsupported', HaltedForever = 'halted', InstructionLimit = 'instruction-limit',
+  /** The hypervisor stopped the machine (unhandled VM exit, guest triple fault, VMX failure...). */
+  HypervisorHalt = 'hypervisor-halt',
 }
 export const EXIT_STATUS = {
-  powerOff: 0, usage: 2, badInput: 4, tripleFault: 6, unsupported: 8, haltedForever: 10, instructionLimit: 12, internal: 70,
+  powerOff: 0, usage: 2, badInput: 4, tripleFault: 6, unsupported: 8, haltedForever: 10, instructionLimit: 12,
+  unhandledVmExit: 14, internal: 70,
 } as const;
 
 export interface RunResult { end: End; status: number; message: string; }
@@ -51,16 +62,20 @@ export class Machine {
   readonly cmos: Cmos;
   readonly port80: Port80;
   readonly kbc: I8042;
+  /** The processor's VMX unit: the interface a hypervisor drives (machine/vmx/vmx-unit.ts). */
+  readonly vmx: VmxUnit;
   private pending: RunResult | null = null;
   /** The last result, once the machine has stopped for good. */
   result: RunResult | null = null;
 
   constructor(readonly opts: MachineOptions) {
-    this.mem = new PhysMem(opts.memBytes);
+    this.mem = new PhysMem(opts.memBytes + (opts.hostMemBytes ?? 0));
+    this.mem.firmwareTop = opts.memBytes;
     this.cpu = new CPU(this.io, this.clock);
     this.cpu.attachMemory(this.mem);
     this.cpu.stopOnUnimplemented = opts.stopOnUnimplemented ?? true;
     installDefaultCpuid(this.cpu);
+    this.vmx = new VmxUnit(this.cpu, this.mem, cr4ValidBits(this.cpu));
 
     // A timer armed by a device during a CPU run may be earlier than the deadline the run was sized to.
     this.clock.onArm = () => { this.cpu.blockStop = true; if (this.cpu.stop === Stop.None) this.cpu.stop = Stop.Requested; };
@@ -156,8 +171,18 @@ export class Machine {
       const deadline = clock.nextDeadline();
       const dlInsn = deadline === Infinity ? Infinity : Math.ceil((deadline - clock.skippedNs) / clock.nsPerInsn);
       const until = Math.max(clock.insns + 1, Math.min(end, dlInsn));
-      const stop = cpu.run(until);
+      let stop = cpu.run(until);
+      if (stop === Stop.VmExit) {
+        // The processor is in VMX root operation: run the host's exit handler (the code at HOST_RIP).
+        this.vmx.dispatchExits();
+        stop = Stop.None;
+        if (this.vmx.hostHalt === null && cpu.nonRoot === null) this.vmx.haltHost('the hypervisor returned from a VM exit without resuming the guest', EXIT_STATUS.internal);
+      }
       clock.runDue();
+      if (this.vmx.hostHalt !== null) {
+        const h = this.vmx.hostHalt;
+        return this.stopWith({ end: h.status === EXIT_STATUS.tripleFault ? End.TripleFault : End.HypervisorHalt, status: h.status, message: h.message });
+      }
       if (this.pending) return this.stopWith(this.pending);
       switch (stop) {
         case Stop.TripleFault:
@@ -167,7 +192,7 @@ export class Machine {
         case Stop.Halted: {
           if (cpu.pendingEvent()) break;
           const next = clock.nextDeadline();
-          if ((cpu.flags & EFLAGS.IF) === 0 && !cpu.nmiPending) {
+          if (!cpu.canWake()) {
             return this.stopWith({ end: End.HaltedForever, status: EXIT_STATUS.haltedForever, message: `CPU halted with interrupts disabled at ${hex(cpu.segSel[SEG.CS], 4)}:${hex(cpu.eip)}: nothing can wake it` });
           }
           if (next === Infinity) {

@@ -19,6 +19,11 @@ export class PhysMem {
   readonly ram16: Uint16Array;
   readonly ram32: Int32Array;
   readonly size: number;
+  /**
+   * The RAM the firmware (boot loaders' memory maps, CMOS) reports to the guest: all of it, unless
+   * a hypervisor keeps memory for itself above this point (XMHF-style: the guest never learns of it).
+   */
+  firmwareTop: number;
   /** Per 4 KiB page: 1 if any MMIO region overlaps it (such pages never take the RAM fast path). */
   readonly mmioPage: Uint8Array;
   private readonly regions: MmioRegion[] = [];
@@ -30,6 +35,7 @@ export class PhysMem {
   constructor(sizeBytes: number) {
     if (sizeBytes % PAGE_SIZE !== 0 || sizeBytes <= 0) throw new Error(`RAM size must be a positive multiple of 4 KiB`);
     this.size = sizeBytes;
+    this.firmwareTop = sizeBytes;
     const buf = new ArrayBuffer(sizeBytes);
     this.ram = new Uint8Array(buf);
     this.ram16 = new Uint16Array(buf);

@@ -164,7 +164,7 @@ export interface LinuxBootResult {
 /** Load a bzImage (and optional initrd) into `mem`; returns the 32-bit entry state. Throws BootError. */
 export function loadLinux(image: Uint8Array, mem: PhysMem, opts: LinuxOptions): LinuxBootResult {
   const h = parseSetupHeader(image);
-  const e820 = pcMemoryMap(mem.size, opts.reserved ?? []);
+  const e820 = pcMemoryMap(mem.firmwareTop, opts.reserved ?? []);
   if (e820.length > E820_MAX_ENTRIES) throw new BootError(`memory map has ${e820.length} entries, boot_params holds ${E820_MAX_ENTRIES}`);
   // The RAM region that starts at 1 MiB holds the kernel and the initrd.
   const high = e820.find((e) => e.type === E820_TYPE.RAM && e.addr === HIGH_MEMORY);

@@ -82,7 +82,7 @@ function checkRange(mem: PhysMem, start: number, end: number, what: string): voi
   if (start < 0x100000 && end > INFO_ADDR && start < INFO_END) {
     throw new BootError(`${what} ${hex(start)}..${hex(end)} overlaps the loader's data at ${hex(INFO_ADDR)}..${hex(INFO_END)}`);
   }
-  if (end > mem.size) throw new BootError(`${what} ${hex(start)}..${hex(end)} does not fit in RAM (${mem.size >>> 20} MiB)`);
+  if (end > mem.firmwareTop) throw new BootError(`${what} ${hex(start)}..${hex(end)} does not fit in RAM (${mem.firmwareTop >>> 20} MiB)`);
   if (end < start) throw new BootError(`${what}: end ${hex(end)} below start ${hex(start)}`);
 }
 
@@ -145,7 +145,7 @@ function buildInfo(mem: PhysMem, opts: MultibootOptions, kernelEnd: number): num
   };
   mem.load(INFO_ADDR, new Uint8Array(88));
   let flags = MBI_FLAG.MEMORY | MBI_FLAG.CMDLINE | MBI_FLAG.MMAP | MBI_FLAG.BOOT_LOADER_NAME;
-  const ramTop = mem.size;
+  const ramTop = mem.firmwareTop;
   put32(INFO_ADDR + 4, 639);                                   // mem_lower: KiB below 640 KiB
   const reserved = (opts.reserved ?? []).filter((r) => r.base >= 0x100000).sort((a, b) => a.base - b.base);
   const firstHole = reserved.length ? Math.min(ramTop, reserved[0].base) : ramTop;

@@ -127,3 +127,25 @@ export const MISC_ENABLE = {
 export const MEMTYPE = { UC: 0, WC: 1, WT: 4, WP: 5, WB: 6, UC_MINUS: 7 } as const;
 /** IA32_MTRRCAP (SDM Vol3A 11.11.1): VCNT in bits 7:0, FIX, WC. */
 export const MTRRCAP = { FIX: 1 << 8, WC: 1 << 10 } as const;
+
+/** x87 FPU status word (SDM Vol1 8.1.3, Figure 8-4): exception flags, SF, ES, C0-C3, TOP, B. */
+export const FSW = {
+  IE: 1 << 0, DE: 1 << 1, ZE: 1 << 2, OE: 1 << 3, UE: 1 << 4, PE: 1 << 5, SF: 1 << 6, ES: 1 << 7,
+  C0: 1 << 8, C1: 1 << 9, C2: 1 << 10, TOP_SHIFT: 11, TOP_MASK: 7 << 11, C3: 1 << 14, B: 1 << 15,
+  /** The six exception flags (same bit positions as the FCW masks). */
+  EXC_MASK: 0x3f,
+} as const;
+/** x87 FPU control word (SDM Vol1 8.1.5, Figure 8-6). Bit 6 reads as 1; bits 7, 13-15 are reserved. */
+export const FCW = {
+  IM: 1 << 0, DM: 1 << 1, ZM: 1 << 2, OM: 1 << 3, UM: 1 << 4, PM: 1 << 5, PC_SHIFT: 8, RC_SHIFT: 10,
+  X: 1 << 12, WRITABLE: 0x1f3f, FIXED1: 1 << 6,
+  /** After FNINIT (SDM Vol2 FINIT) and after RESET (Vol3A Table 9-1). */
+  INIT: 0x037f, RESET: 0x0040,
+} as const;
+/** x87 rounding control (FCW.RC, SDM Vol1 Table 4-8) and precision control (FCW.PC, Table 8-2). */
+export const FRC = { NEAREST: 0, DOWN: 1, UP: 2, CHOP: 3 } as const;
+export const FPC = { SINGLE: 0, DOUBLE: 2, EXTENDED: 3 } as const;
+/** x87 tag values (SDM Vol1 8.1.7). */
+export const FTAG = { VALID: 0, ZERO: 1, SPECIAL: 2, EMPTY: 3 } as const;
+/** MXCSR after RESET, and the MXCSR_MASK assumed when FXSAVE stores 0 there (SDM Vol1 10.2.3, 11.6.6). */
+export const MXCSR = { DEFAULT: 0x1f80, DEFAULT_MASK: 0xffbf } as const;

@@ -15,7 +15,17 @@ import { decode, endsBlock } from './decoder.js';
 import { Access, loadPdptes } from './paging.js';
 import { deliverEvent, EventKind } from './exceptions.js';
 import type { IoBus } from '../bus.js';
+import { VMEXIT } from '../vmx/exit.js';
+import { boundaryExit, externalInterruptExit } from '../vmx/intercepts.js';
+import { boundaryExits } from '../vmx/boundary.js';
+import { PIN, PROC } from '../vmx/controls.js';
+import { EXIT_REASON } from '../vmx/exit-reasons.js';
 import type { Clock } from '../clock.js';
+import { rdmsr, wrmsr, msrOut } from './msr.js';
+import { cpuidQuery, cpuidOut } from './cpuid.js';
+import { loadSeg, loadCS, readDescriptor, Descriptor } from './segments.js';
+import { loadTr } from './ops/system.js';
+import { X87 } from './fpu/x87.js';
 
 /** What the CPU asks of its interrupt controller (8259 pair or local APIC). */
 export interface InterruptController {
@@ -57,6 +67,8 @@ export class CPU extends CpuMmu {
   cpuidLeaves: Map<number, [number, number, number, number]> = new Map();
   /** Nonzero while delivering an event (for double-fault classification, see exceptions.ts). */
   deliveryDepth = 0;
+  /** The x87 FPU (fpu/x87.ts; instructions in ops/x87.ts). The machine wires `fpu.onFerr` to IRQ 13. */
+  readonly fpu = new X87();
 
   constructor(io: IoBus, clock: Clock) {
     super();
@@ -80,32 +92,53 @@ export class CPU extends CpuMmu {
     this.gdtrBase = 0; this.gdtrLimit = 0xffff; this.idtrBase = 0; this.idtrLimit = 0xffff;
     this.eip = 0xfff0;
     this.halted = false; this.intShadow = false; this.nmiPending = false; this.nmiBlocked = false;
+    this.fpu.reset();
     this.updateMode();
     this.flushTlb(false);
   }
 
   // ------------------------------------------------------------------ run loop
-  /** Run until the clock's instruction count reaches `until`, or a stop condition. */
+  /**
+   * Run until the clock's instruction count reaches `until`, or a stop condition. In VMX non-root
+   * operation a VM exit ends the run with Stop.VmExit (the processor is then in the host state).
+   */
   run(until: number): Stop {
     const clock = this.clock;
     this.stop = Stop.None;
     while (clock.insns < until) {
-      if (this.halted) {
-        if (!this.pendingEvent()) return Stop.Halted;
+      try {
+        const nr = this.nonRoot;
+        // Exits at an instruction boundary: VMX-preemption timer, NMI window, interrupt window (Vol3C 25.2).
+        if (nr !== null && (nr.pin | nr.proc) !== 0 && boundaryExits(this, nr)) return Stop.VmExit;
+        if (this.halted && !this.pendingEvent()) return Stop.Halted;
+        const shadow = this.intShadow;
+        this.intShadow = false;
+        if (!shadow && this.deliverPendingEvent()) { if (this.stop !== Stop.None) return this.stop; continue; }
         this.halted = false;
+        const tf = (this.flags & EFLAGS.TF) !== 0;
+        const mtf = nr !== null && (nr.proc & PROC.MONITOR_TRAP_FLAG) !== 0;
+        let max = until - clock.insns;
+        if (shadow || tf || mtf) max = 1;
+        this.shadowNow = shadow ? (this.shadowMovSs ? 2 : 1) : 0;
+        this.execBlock(max);
+        this.shadowNow = 0;
+        if (tf && this.stop === Stop.None && this.lastBlockRan > 0) {
+          this.dr[6] |= 0x4000; // DR6.BS
+          this.prevEip = this.eip;
+          this.deliver(EXC.DB, EventKind.Trap, -1);
+        }
+        // Monitor trap flag: a VM exit after the instruction (Vol3C 25.5.2).
+        if (mtf && this.nonRoot !== null && this.stop === Stop.None && this.lastBlockRan > 0) {
+          boundaryExit(this, EXIT_REASON.MONITOR_TRAP_FLAG);
+          return Stop.VmExit;
+        }
+        if (this.stop !== Stop.None) return this.stop;
+      } catch (e) {
+        // A VM exit detected outside an instruction (event delivery after a fault, an interrupt).
+        if (e !== VMEXIT) throw e;
+        this.shadowNow = 0;
+        return Stop.VmExit;
       }
-      const shadow = this.intShadow;
-      this.intShadow = false;
-      if (!shadow && this.deliverPendingEvent()) { if (this.stop !== Stop.None) return this.stop; continue; }
-      const tf = (this.flags & EFLAGS.TF) !== 0;
-      let max = until - clock.insns;
-      if (shadow || tf) max = 1;
-      this.execBlock(max);
-      if (tf && this.stop === Stop.None && this.lastBlockRan > 0) {
-        this.dr[6] |= 0x4000; // DR6.BS
-        this.deliver(EXC.DB, EventKind.Trap, -1);
-      }
-      if (this.stop !== Stop.None) return this.stop;
     }
     return Stop.Budget;
   }
@@ -130,6 +163,7 @@ export class CPU extends CpuMmu {
         if (this.blockStop) break;
       }
     } catch (e) {
+      if (e === VMEXIT) { this.clock.insns += k; this.lastBlockRan = k; return; }
       if (e !== FAULT) throw e;
       this.clock.insns += k;
       this.lastBlockRan = k;
@@ -229,23 +263,43 @@ export class CPU extends CpuMmu {
   flushCodeCache(): void { this.pageBlocks = []; this.codeBits.fill(0); }
 
   // ------------------------------------------------------------------ events
+  /** External interrupts are recognized: IF = 1, or in non-root operation with "external-interrupt exiting" (Vol3C 25.2). */
+  private interruptsOpen(): boolean {
+    if ((this.flags & EFLAGS.IF) !== 0) return true;
+    const nr = this.nonRoot;
+    return nr !== null && (nr.pin & PIN.EXTERNAL_INTERRUPT_EXITING) !== 0;
+  }
+
   /** True if an event would be delivered now (used to wake from HLT). */
   pendingEvent(): boolean {
     if (this.nmiPending && !this.nmiBlocked) return true;
-    return (this.flags & EFLAGS.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt();
+    return this.intc !== null && this.interruptsOpen() && this.intc.hasInterrupt();
   }
 
-  /** Deliver a pending NMI or external interrupt; returns true if one was delivered. */
+  /** True if something can still wake a halted CPU (an NMI, an unmasked interrupt source, a VMX timer). */
+  canWake(): boolean {
+    if (this.nmiPending || this.interruptsOpen()) return true;
+    const nr = this.nonRoot;
+    return nr !== null && nr.preemptionDeadline !== Infinity;
+  }
+
+  /** Deliver a pending NMI or external interrupt; returns true if one was delivered (or caused a VM exit). */
   private deliverPendingEvent(): boolean {
     if (this.nmiPending && !this.nmiBlocked) {
-      this.nmiPending = false; this.nmiBlocked = true;
+      this.nmiPending = false;
       this.prevEip = this.eip;
-      this.deliver(EXC.NMI, EventKind.Nmi, -1);
+      this.deliver(EXC.NMI, EventKind.Nmi, -1); // may exit ("NMI exiting"); else NMIs are now blocked
+      this.nmiBlocked = true;
       return true;
     }
-    if ((this.flags & EFLAGS.IF) !== 0 && this.intc !== null && this.intc.hasInterrupt()) {
-      const vec = this.intc.acknowledge();
+    if (this.intc !== null && this.interruptsOpen() && this.intc.hasInterrupt()) {
       this.prevEip = this.eip;
+      const nr = this.nonRoot;
+      if (nr !== null && (nr.pin & PIN.EXTERNAL_INTERRUPT_EXITING) !== 0) {
+        externalInterruptExit(this);
+        throw VMEXIT;
+      }
+      const vec = this.intc.acknowledge();
       this.deliver(vec, EventKind.External, -1);
       return true;
     }
@@ -255,7 +309,13 @@ export class CPU extends CpuMmu {
   /** Deliver an event through the IVT/IDT (see exceptions.ts). */
   deliver(vector: number, kind: EventKind, errorCode: number): void {
     if (this.hooks.onEvent) this.hooks.onEvent(vector, kind, errorCode);
-    deliverEvent(this, vector, kind, errorCode);
+    deliverEvent(this, vector, kind, errorCode, false);
+  }
+
+  /** Deliver an event injected by VM entry: it does not consult the exception bitmap itself (Vol3C 26.6.1). */
+  deliverInjected(vector: number, kind: EventKind, errorCode: number): void {
+    if (this.hooks.onEvent) this.hooks.onEvent(vector, kind, errorCode);
+    deliverEvent(this, vector, kind, errorCode, true);
   }
 
   /** Enter the shutdown state after a triple fault (the machine reports it; SDM Vol3A 6.15 #DF). */
@@ -263,6 +323,42 @@ export class CPU extends CpuMmu {
     this.stop = Stop.TripleFault;
     this.stopMessage = why;
     this.blockStop = true;
+  }
+
+  // ------------------------------------------------------------------ the host's view (VMX root operation)
+  // The hypervisor is TypeScript, not x86 code: these are the privileged instructions it "executes"
+  // through the VMX unit (machine/vmx/vmx-unit.ts), with the instructions' own checks.
+
+  /** CPUID leaf as x86 code would read it (a fresh array: host use only, not a hot path). */
+  cpuidLeaf(leaf: number, subleaf: number): [number, number, number, number] {
+    cpuidQuery(this, leaf, subleaf);
+    return [cpuidOut[0], cpuidOut[1], cpuidOut[2], cpuidOut[3]];
+  }
+  /** RDMSR without faulting: [lo, hi], or null for an MSR this CPU does not have. */
+  hostRdmsr(index: number): [number, number] | null {
+    return rdmsr(this, index) ? [msrOut.lo, msrOut.hi] : null;
+  }
+  /** WRMSR without faulting: false if the MSR does not exist or the value is invalid. */
+  hostWrmsr(index: number, lo: number, hi: number): boolean { return wrmsr(this, index, lo, hi); }
+  /**
+   * Load a segment register (CS like a far JMP at CPL 0, TR like LTR, the others like MOV) in
+   * protected mode. Returns null, or the fault as text.
+   */
+  hostLoadSegment(seg: number, sel: number): string | null {
+    try {
+      if (seg === SEG.TR) loadTr(this, sel);
+      else if (seg === SEG.CS) {
+        if ((sel & 0xfffc) === 0) this.gp(0);
+        const d = readDescriptor(this, sel, EXC.GP, 0, HOST_DESC);
+        if (!d.isCode || d.dpl !== 0) this.gp(sel & 0xfffc);
+        if (!d.present) this.raise(EXC.NP, sel & 0xfffc);
+        loadCS(this, sel, d, 0);
+      } else loadSeg(this, seg, sel);
+      return null;
+    } catch (e) {
+      if (e !== FAULT) throw e;
+      return `fault ${this.excVector}${this.excHasCode ? `(0x${this.excCode.toString(16)})` : ''} loading selector 0x${sel.toString(16)} into segment register ${seg}`;
+    }
   }
 
   /** An instruction the machine does not implement: stop with a report, or #UD. */
@@ -298,13 +394,13 @@ export class CPU extends CpuMmu {
     this.cr0 = v | CR0.ET;
     if (((old ^ this.cr0) & (CR0.PG | CR0.WP | CR0.PE)) !== 0) this.flushTlb(false);
     if ((this.cr0 & CR0.PG) !== 0 && (old & CR0.PG) === 0 && (this.cr4 & CR4.PAE) !== 0) {
-      if (!loadPdptes(this.mem, this.cr3, this.pdpteLo, this.pdpteHi)) { this.cr0 = old; this.gp(0); }
+      if (!loadPdptes(this.pdpteMem(), this.cr3, this.pdpteLo, this.pdpteHi)) { this.cr0 = old; this.gp(0); }
     }
     this.updateMode();
     this.blockStop = true;
   }
   setCr3(v: number): void {
-    if (this.paging && (this.cr4 & CR4.PAE) !== 0 && !loadPdptes(this.mem, v, this.pdpteLo, this.pdpteHi)) this.gp(0);
+    if (this.paging && (this.cr4 & CR4.PAE) !== 0 && !loadPdptes(this.pdpteMem(), v, this.pdpteLo, this.pdpteHi)) this.gp(0);
     this.cr3 = v;
     this.flushTlb((this.cr4 & CR4.PGE) !== 0);
     this.blockStop = true;
@@ -312,7 +408,7 @@ export class CPU extends CpuMmu {
   setCr4(v: number): void {
     const old = this.cr4;
     if (this.paging && (v & CR4.PAE) !== 0 && ((old ^ v) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) {
-      if (!loadPdptes(this.mem, this.cr3, this.pdpteLo, this.pdpteHi)) this.gp(0);
+      if (!loadPdptes(this.pdpteMem(), this.cr3, this.pdpteLo, this.pdpteHi)) this.gp(0);
     }
     this.cr4 = v;
     if (((old ^ v) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) this.flushTlb(false);
@@ -471,4 +567,5 @@ export class CPU extends CpuMmu {
 }
 
 const REG8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
+const HOST_DESC = new Descriptor();
 export { REG8, SEG_NONE, ZERO_REG };

@@ -9,6 +9,8 @@ import { AR, EFLAGS, EXC, EXC_HAS_ERROR_CODE, EXC_NAMES, SEG } from './arch.js';
 import type { CPU } from './cpu.js';
 import { FAULT, Mode } from './state.js';
 import { checkStackSeg, Descriptor, loadCS, loadFromDescriptor, loadNull, readDescriptor, tssStack } from './segments.js';
+import { eventExits, intrType, taskSwitch as vmxTaskSwitch, tripleFault as vmxTripleFault } from '../vmx/intercepts.js';
+import { INTR_INFO, QUAL_TASK_SWITCH } from '../vmx/controls.js';
 
 export const enum EventKind {
   /** Exception reported on the faulting instruction (EIP points at it; RF pushed as 1). */
@@ -22,37 +24,65 @@ export const enum EventKind {
   /** Maskable interrupt from the interrupt controller. */
   External = 4,
   Nmi = 5,
+  /** INT1 (ICEBP): a #DB trap raised by an instruction, not DPL-checked (VMX: privileged software exception). */
+  Icebp = 6,
 }
 
 const CONTRIBUTORY = (1 << EXC.DE) | (1 << EXC.TS) | (1 << EXC.NP) | (1 << EXC.SS) | (1 << EXC.GP);
 
 export function excName(v: number): string { return EXC_NAMES[v] ?? `vector ${v}`; }
 
-/** Deliver an event, applying the double-fault rules when delivery itself faults. */
-export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode: number): void {
-  let vec = vector, k = kind, ec = errorCode;
-  const chain: string[] = [excName(vector)];
+/** Events of the current delivery chain, for the triple-fault report (no allocation per event). */
+const CHAIN = new Int32Array(4);
+
+/**
+ * Deliver an event, applying the double-fault rules when delivery itself faults. In VMX non-root
+ * operation each event first consults the "does it exit?" rules (exception bitmap, NMI exiting:
+ * Vol3C 25.2) and is recorded as the event being delivered (IDT-vectoring information, 27.2.4).
+ */
+export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode: number, injected: boolean): void {
+  let vec = vector, k = kind, ec = errorCode, n = 0, checkExit = !injected;
+  CHAIN[n++] = vector;
   for (;;) {
+    const nr = c.nonRoot;
+    if (nr !== null) {
+      // Error codes are delivered (and reported) only in protected mode, for the exceptions that have one.
+      const code = ec >= 0 && k === EventKind.Fault && c.mode !== Mode.Real && ((EXC_HAS_ERROR_CODE >> vec) & 1) !== 0 ? ec : -1;
+      if (checkExit) eventExits(c, vec, k, code, c.pfLinear, c.dr[6]);
+      checkExit = true; // an exception during delivery of an injected event is checked (Vol3C 26.6.1)
+      const soft = k === EventKind.Software || k === EventKind.SoftException || k === EventKind.Icebp;
+      nr.vectoringInfo = vec | (intrType(k) << INTR_INFO.TYPE_SHIFT) | (code >= 0 ? INTR_INFO.ERROR_CODE_VALID : 0) | INTR_INFO.VALID;
+      nr.vectoringErrorCode = code >= 0 ? code : 0;
+      nr.vectoringInstrLen = soft ? ((c.eip - c.prevEip) & c.ipMask) : 0;
+      nr.vectoringRip = soft ? c.prevEip : c.eip;
+    }
+    // CR2 is loaded when the #PF is delivered, not when it is detected (a #PF that exits leaves it).
+    if (vec === EXC.PF && k === EventKind.Fault) c.cr2 = c.pfLinear;
     try {
       deliverOnce(c, vec, k, ec);
       c.halted = false;
+      if (nr !== null) nr.vectoringInfo = 0;
       return;
     } catch (e) {
       if (e !== FAULT) throw e;
       const v2 = c.excVector;
-      chain.push(excName(v2));
+      if (n < CHAIN.length) CHAIN[n++] = v2;
       // A fault while delivering INT n / INT3 / INTO is reported on that instruction: the saved
       // EIP points at it, not past it (SDM Vol3A 6.5 "faults ... restartable"; Vol2 INT n).
       if (k === EventKind.Software || k === EventKind.SoftException) c.eip = c.prevEip;
       if (vec === EXC.DF) {
-        c.tripleFault(`triple fault: ${chain.join(' → ')} (${excName(v2)} while delivering #DF)`);
+        if (c.nonRoot !== null) vmxTripleFault(c);
+        const names: string[] = [];
+        for (let j = 0; j < n; j++) names.push(excName(CHAIN[j]));
+        c.tripleFault(`triple fault: ${names.join(' → ')} (${excName(v2)} while delivering #DF)`);
         return;
       }
-      const firstIsExc = k === EventKind.Fault || k === EventKind.Trap || k === EventKind.SoftException;
+      const firstIsExc = k === EventKind.Fault || k === EventKind.Trap || k === EventKind.SoftException || k === EventKind.Icebp;
       const firstContrib = firstIsExc && ((CONTRIBUTORY >> vec) & 1) !== 0;
       const firstPf = firstIsExc && vec === EXC.PF;
       const secondContrib = ((CONTRIBUTORY >> v2) & 1) !== 0;
       if ((firstContrib && secondContrib) || (firstPf && (secondContrib || v2 === EXC.PF))) {
+        if (v2 === EXC.PF) c.cr2 = c.pfLinear; // the #PF that caused the #DF still loads CR2
         vec = EXC.DF; ec = 0;
       } else {
         vec = v2; ec = c.excHasCode ? c.excCode : -1;
@@ -96,7 +126,10 @@ function deliverProtected(c: CPU, vec: number, kind: EventKind, errorCode: numbe
   if (gtype !== 5 && gtype !== 6 && gtype !== 7 && gtype !== 14 && gtype !== 15) c.gp(idtCode);
   if (soft && gdpl < c.cpl) c.gp(vec * 8 + 2);
   if ((ghi & (1 << 15)) === 0) c.raise(EXC.NP, idtCode);
-  if (gtype === 5) { c.unsupported(`task gate in IDT vector ${vec} (hardware task switch is not implemented)`); return; }
+  if (gtype === 5) {
+    if (c.nonRoot !== null) vmxTaskSwitch(c, glo >>> 16, QUAL_TASK_SWITCH.IDT_GATE, false); // always exits (Vol3C 25.1.2)
+    c.unsupported(`task gate in IDT vector ${vec} (hardware task switch is not implemented)`); return;
+  }
   const gate32 = (gtype & 8) !== 0;
   const isInterruptGate = (gtype & 1) === 0;
   const sel = glo >>> 16;

@@ -6,8 +6,11 @@
 import { CR0, EXC, PFEC } from './arch.js';
 import { CpuFlags } from './flags.js';
 import { FAULT } from './state.js';
-import { Access, walk, WalkFault, type WalkResult } from './paging.js';
+import { Access, walk, WalkFault, type WalkMem, type WalkResult } from './paging.js';
 import type { PhysMem } from '../memory.js';
+import { Ept, EptAccess, EPT_MISCONFIG } from '../vmx/ept.js';
+import { eptFault } from '../vmx/intercepts.js';
+import type { CPU } from './cpu.js';
 
 export const T_VALID = 1;
 export const T_NOWRITE_S = 2;   // supervisor write not allowed (read-only page and CR0.WP = 1)
@@ -98,20 +101,34 @@ export class CpuMmu extends CpuFlags {
   /** INVLPG: drop one linear page (global or not). */
   invlpg(lin: number): void { this.tlb[lin >>> 12] = 0; }
 
-  /** Translate `lin` for an access, filling the TLB; throws #PF. Returns the TLB entry. */
+  /** Translate `lin` for an access, filling the TLB; throws #PF (or, under EPT, a VM exit). Returns the TLB entry. */
   tlbFill(lin: number, access: Access, user: boolean): number {
     const page = lin >>> 12;
     let entry: number;
+    const nr = this.nonRoot;
+    const ept = nr !== null ? nr.ept : null;
     if (!this.paging) {
       let pa = (lin & ~0xfff) >>> 0;
       if (!this.mem.a20) pa = (pa & ~0x100000) >>> 0;
+      if (ept !== null) return this.fillEpt(page, ept, pa, lin, access, T_VALID);
       entry = (pa | T_VALID | (this.mem.isRamPage(pa) ? 0 : T_SLOW)) | 0;
     } else {
-      const r = walk(this.mem, this, lin, access, user, { setAD: true });
+      let wm: WalkMem = this.mem;
+      if (ept !== null) { this.eptWalk.ept = ept; this.eptWalk.lin = lin; wm = this.eptWalk; }
+      const r = walk(wm, this, lin, access, user, { setAD: true });
       if (r instanceof WalkFault) {
-        this.cr2 = lin | 0;
+        this.pfLinear = lin | 0;
         this.tlb[page] = 0;
         return this.raise(EXC.PF, r.errorCode);
+      }
+      if (ept !== null) {
+        let f = T_VALID;
+        if (!r.writable) { f |= T_NOWRITE_U; if ((this.cr0 & CR0.WP) !== 0) f |= T_NOWRITE_S; }
+        if (!r.user) f |= T_NOUSER;
+        if (!r.dirty && access !== Access.Write) f |= T_NODIRTY;
+        if (r.nx) f |= T_NX;
+        if (r.global) f |= T_GLOBAL;
+        return this.fillEpt(page, ept, Math.floor(r.pa / 4096) * 4096, lin, access, f);
       }
       entry = this.entryFrom(r, access);
     }
@@ -120,6 +137,37 @@ export class CpuMmu extends CpuFlags {
     }
     this.tlb[page] = entry;
     return entry;
+  }
+
+  /** Guest-physical page `gpa` through EPT to a TLB entry with guest flags `f` and EPT permissions folded in. */
+  private fillEpt(page: number, ept: Ept, gpa: number, lin: number, access: Access, f: number): number {
+    const ea = access === Access.Write ? EptAccess.Write : access === Access.Fetch ? EptAccess.Fetch : EptAccess.Read;
+    const hpa = ept.translate(gpa, ea);
+    if (hpa < 0) return eptFault(this as unknown as CPU, hpa === EPT_MISCONFIG, gpa + (lin & 0xfff), lin, ea, true);
+    const p = ept.perm;
+    if ((p & 2) === 0) f |= T_NOWRITE_S | T_NOWRITE_U;
+    if ((p & 4) === 0) f |= T_NX;
+    if (!ept.dirty && access !== Access.Write) f |= T_NODIRTY;
+    const pa = Math.floor(hpa / 4096) * 4096;
+    let entry: number;
+    if (pa >= 0x100000000 || !this.mem.isRamPage(pa)) entry = (pa >= 0x100000000 ? 0xfffff000 | f | T_SLOW : pa | f | T_SLOW) | 0;
+    else entry = (pa | f) | 0;
+    if (this.tlb[page] === 0) {
+      if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page; else this.tlbOverflow = true;
+    }
+    this.tlb[page] = entry;
+    return entry;
+  }
+
+  /** Guest paging-structure accesses go through EPT in non-root operation (reused, no allocation). */
+  private readonly eptWalk = new EptWalkMem(this);
+
+  /** Memory for loading PAE PDPTEs from CR3: guest-physical through EPT in non-root operation (Vol3C 28.2.1). */
+  pdpteMem(): WalkMem {
+    const nr = this.nonRoot;
+    if (nr === null || nr.ept === null) return this.mem;
+    this.eptWalk.ept = nr.ept; this.eptWalk.lin = -1;
+    return this.eptWalk;
   }
 
   private entryFrom(r: WalkResult, access: Access): number {
@@ -255,4 +303,21 @@ export class CpuMmu extends CpuFlags {
 
   /** A write touched RAM at [pa, pa+len): drop decoded code there if any. Overridden by the CPU. */
   checkCodeWrite(pa: number, len: number): void { void pa; void len; }
+}
+
+/** The page walker's view of guest-physical memory under EPT: every paging-structure access is translated. */
+class EptWalkMem implements WalkMem {
+  ept: Ept | null = null;
+  lin = 0;
+  constructor(private readonly mmu: CpuMmu) {}
+  read(gpa: number, size: number): number {
+    const hpa = this.ept!.translate(gpa, EptAccess.Read);
+    if (hpa < 0) eptFault(this.mmu as unknown as CPU, hpa === EPT_MISCONFIG, gpa, this.lin, EptAccess.Read, false);
+    return this.mmu.mem.read(hpa, size);
+  }
+  write(gpa: number, size: number, v: number): void {
+    const hpa = this.ept!.translate(gpa, EptAccess.Write);
+    if (hpa < 0) eptFault(this.mmu as unknown as CPU, hpa === EPT_MISCONFIG, gpa, this.lin, EptAccess.Write, false);
+    this.mmu.mem.write(hpa, size, v);
+  }
 }

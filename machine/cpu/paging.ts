@@ -3,7 +3,6 @@
 // and faults) and the debugger (which only looks): see `WalkOptions`.
 
 import { CR0, CR4, EFER, PFEC, PTE } from './arch.js';
-import type { PhysMem } from '../memory.js';
 
 /** Physical-address width: i686 with PAE = 36 bits (reported by CPUID leaf 80000008H, see cpuid.ts). */
 export const MAXPHYADDR = 36;
@@ -22,6 +21,9 @@ export interface WalkResult {
 
 /** One level of a walk, for the debugger's `walk` command. */
 export interface WalkStep { level: string; entryAddr: number; entryLo: number; entryHi: number; }
+
+/** Physical memory as the page walker sees it: host-physical RAM, or guest-physical through EPT. */
+export interface WalkMem { read(pa: number, size: number): number; write(pa: number, size: number, v: number): void }
 
 export interface PagingRegs { cr0: number; cr3: number; cr4: number; efer: number; pdpteLo: Int32Array; pdpteHi: Int32Array }
 
@@ -43,7 +45,7 @@ const RSVD_HI_MASK_PAE = ~((1 << (MAXPHYADDR - 32)) - 1) & 0x7fffffff; // bits 3
  * Translate linear address `lin` under the given paging registers. Returns the walk result, or a
  * WalkFault with the #PF error code. Does not check CR0.PG (callers only walk with paging on).
  */
-export function walk(mem: PhysMem, r: PagingRegs, lin: number, access: Access, user: boolean, opt: WalkOptions): WalkResult | WalkFault {
+export function walk(mem: WalkMem, r: PagingRegs, lin: number, access: Access, user: boolean, opt: WalkOptions): WalkResult | WalkFault {
   lin >>>= 0;
   const write = access === Access.Write;
   const fetch = access === Access.Fetch;
@@ -137,7 +139,7 @@ function finish(lin: number, access: Access, user: boolean, r: PagingRegs, combi
   return { pa, writable, user: isUser, nx, global, dirty: (last & PTE.D) !== 0, pageSize };
 }
 
-function setAD32(mem: PhysMem, addr: number, e: number, write: boolean): void {
+function setAD32(mem: WalkMem, addr: number, e: number, write: boolean): void {
   const want = e | PTE.A | (write ? PTE.D : 0);
   if (want !== e) mem.write(addr, 4, want);
 }
@@ -146,7 +148,7 @@ function setAD32(mem: PhysMem, addr: number, e: number, write: boolean): void {
  * Load the four PDPTEs for PAE paging from CR3 (SDM Vol3A 4.4.1). Returns false if a present
  * PDPTE has reserved bits set (the MOV to CR0/CR3/CR4 then raises #GP(0)).
  */
-export function loadPdptes(mem: PhysMem, cr3: number, lo: Int32Array, hi: Int32Array): boolean {
+export function loadPdptes(mem: WalkMem, cr3: number, lo: Int32Array, hi: Int32Array): boolean {
   const base = (cr3 & ~0x1f) >>> 0;
   const nlo = new Int32Array(4), nhi = new Int32Array(4);
   for (let k = 0; k < 4; k++) {

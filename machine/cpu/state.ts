@@ -6,6 +6,7 @@
 // `r16` and `r8` alias the same bytes (little endian): AX = r16[0], CX = r16[2]; AL = r8[0], AH = r8[1].
 
 import { CR0, EFLAGS } from './arch.js';
+import type { NonRoot } from '../vmx/nonroot.js';
 
 export const ZERO_REG = 16;
 
@@ -18,7 +19,7 @@ export const FAULT = new CpuFault();
 /** Why the run loop returned to its caller. */
 export const enum Stop {
   None = 0, Budget = 1, Halted = 2, TripleFault = 3, Shutdown = 4, Unsupported = 5, Breakpoint = 6,
-  Requested = 7,
+  Requested = 7, VmExit = 8,
 }
 
 export class CpuState {
@@ -79,6 +80,10 @@ export class CpuState {
   halted = false;
   /** Interrupts (and debug traps) are inhibited for one instruction after STI / MOV SS / POP SS. */
   intShadow = false;
+  /** The pending shadow comes from MOV SS / POP SS (else STI): VMX reports them apart (Vol3C 24.4.2). */
+  shadowMovSs = false;
+  /** While executing the instruction in a shadow: 1 = STI, 2 = MOV SS (for VM exits inside it), else 0. */
+  shadowNow = 0;
   nmiPending = false;
   nmiBlocked = false;
 
@@ -96,4 +101,9 @@ export class CpuState {
   featureControl = 0x1;  // locked, VMX disabled: the guest CPU has no VMX (msr.ts)
   biosSignId = 0;
   mcgStatus = 0;
+
+  /** Faulting linear address of a #PF being raised: CR2 is written when the #PF is delivered (a #PF that causes a VM exit leaves CR2 alone, Vol3C 27.1). */
+  pfLinear = 0;
+  /** VMX non-root operation: the decoded controls of the current VMCS, or null (bare, or VMX root). */
+  nonRoot: NonRoot | null = null;
 }

@@ -9,7 +9,10 @@ import { SEG } from '../../machine/cpu/arch.js';
 import { Stop } from '../../machine/cpu/state.js';
 import type { Bare } from './cpu.js';
 
-export const SST_DIR = process.env.SST_DIR ?? '/work/shared/conformance/sst-80286-real';
+/** The data: $SST_DIR, else the workplace's shared folder beside the repository (../shared/conformance). */
+const REPO = new URL('../../..', import.meta.url).pathname;
+export const SST_DIR = process.env.SST_DIR ?? [join(REPO, '..', 'shared', 'conformance', 'sst-80286-real'), '/work/shared/conformance/sst-80286-real']
+  .find((d) => existsSync(d)) ?? join(REPO, '..', 'shared', 'conformance', 'sst-80286-real');
 
 export type RegName = 'ax' | 'bx' | 'cx' | 'dx' | 'cs' | 'ss' | 'ds' | 'es' | 'sp' | 'bp' | 'si' | 'di' | 'ip' | 'flags';
 export type Regs = Partial<Record<RegName, number>>;

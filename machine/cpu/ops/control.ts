@@ -11,6 +11,8 @@ import type { Insn } from '../insn.js';
 import { AR, EFLAGS, EXC, IOPL_SHIFT, SEG, SYS_TYPE } from '../arch.js';
 import { Mode } from '../state.js';
 import { EventKind } from '../exceptions.js';
+import * as vmx from '../../vmx/intercepts.js';
+import { QUAL_TASK_SWITCH } from '../../vmx/controls.js';
 import {
   checkStackSeg, Descriptor, loadCS, loadFromDescriptor, loadSeg, nullifyInaccessible, readDescriptor, setAccessed, tssStack,
 } from '../segments.js';
@@ -18,8 +20,9 @@ import {
 // ================================================================== HLT, CLI, STI
 
 /** HLT (CPL 0 only): stop until an interrupt, NMI or reset (SDM Vol2 HLT). */
-export function op_F4_hlt(c: CPU): void {
+export function op_F4_hlt(c: CPU, i: Insn): void {
   if (c.cpl !== 0) c.gp(0);
+  if (c.nonRoot !== null) vmx.hlt(c, i);
   c.halted = true;
   c.blockStop = true;
 }
@@ -35,7 +38,7 @@ export function op_FA_cli(c: CPU): void { if (!ifAllowed(c)) c.gp(0); c.flags &=
 export function op_FB_sti(c: CPU): void {
   if (!ifAllowed(c)) c.gp(0);
   // STI inhibits interrupts until after the next instruction, only if IF was clear (SDM Vol2 STI).
-  if ((c.flags & EFLAGS.IF) === 0) c.intShadow = true;
+  if ((c.flags & EFLAGS.IF) === 0) { c.intShadow = true; c.shadowMovSs = false; }
   c.flags |= EFLAGS.IF;
 }
 
@@ -98,9 +101,11 @@ function gateTarget(c: CPU, g: Descriptor, isJmp: boolean): Descriptor {
 }
 
 /** Task gate or available TSS as a JMP/CALL target: the privilege and presence checks, then stop (no task switch). */
-function taskTarget(c: CPU, sel: number, d: Descriptor): void {
+function taskTarget(c: CPU, sel: number, d: Descriptor, isJmp: boolean): void {
   if (d.dpl < c.cpl || d.dpl < (sel & 3)) c.gp(sel & 0xfffc);
   if (!d.present) c.raise(EXC.NP, sel & 0xfffc);
+  // In VMX non-root operation every task switch is a VM exit (Vol3C 25.1.2).
+  if (c.nonRoot !== null) vmx.taskSwitch(c, sel, isJmp ? QUAL_TASK_SWITCH.JMP : QUAL_TASK_SWITCH.CALL, true);
   c.unsupported('far jmp/call to a TSS or task gate (hardware task switch)');
 }
 
@@ -167,7 +172,7 @@ function farJmp(c: CPU, sel: number, off: number): void {
     c.eip = off2;
     return;
   }
-  if (isTaskTarget(t)) { taskTarget(c, sel, d); return; }
+  if (isTaskTarget(t)) { taskTarget(c, sel, d, true); return; }
   c.gp(sel & 0xfffc); // data, LDT, busy TSS, interrupt/trap gate
 }
 
@@ -198,7 +203,7 @@ function farCall(c: CPU, sel: number, off: number, o32: boolean): void {
   }
   const t = d.type;
   if (t === SYS_TYPE.CALL_GATE16 || t === SYS_TYPE.CALL_GATE32) { callGate(c, sel, d); return; }
-  if (isTaskTarget(t)) { taskTarget(c, sel, d); return; }
+  if (isTaskTarget(t)) { taskTarget(c, sel, d, false); return; }
   c.gp(sel & 0xfffc);
 }
 
@@ -336,7 +341,7 @@ export function op_CD_intIb(c: CPU, i: Insn): void {
 export function op_CC_int3(c: CPU): void { c.deliver(EXC.BP, EventKind.SoftException, -1); }
 export function op_CE_into(c: CPU): void { if (c.getOF() !== 0) c.deliver(EXC.OF, EventKind.SoftException, -1); }
 /** INT1 (ICEBP): a #DB trap, not DPL-checked; error codes of faults during its delivery have EXT = 1. */
-export function op_F1_int1(c: CPU): void { c.deliver(EXC.DB, EventKind.Trap, -1); }
+export function op_F1_int1(c: CPU): void { c.deliver(EXC.DB, EventKind.Icebp, -1); }
 
 // ================================================================== IRET
 
@@ -361,6 +366,7 @@ function iret(c: CPU, o32: boolean): void {
   const n = o32 ? 4 : 2;
   if (c.mode === Mode.V86 && iopl(c) < 3) c.gp(0); // trap to the V86 monitor (no VME)
   if (c.mode === Mode.Protected && (c.flags & EFLAGS.NT) !== 0) {
+    if (c.nonRoot !== null) vmx.taskSwitch(c, c.rdSys(c.segBase[SEG.TR], 2), QUAL_TASK_SWITCH.IRET, true);
     c.unsupported('IRET with EFLAGS.NT=1 (task return: hardware task switch)');
     return;
   }
@@ -499,7 +505,7 @@ export function op_8E_movSwEw(c: CPU, i: Insn): void {
   if (s === SEG.CS || s > 5) c.ud();
   const sel = i.mod === 3 ? c.r16[i.rm << 1] : c.rd16(c.eaLin(i, 2, false));
   loadSeg(c, s, sel);
-  if (s === SEG.SS) c.intShadow = true;
+  if (s === SEG.SS) { c.intShadow = true; c.shadowMovSs = true; }
 }
 /** MOV r/m, Sreg: memory destinations are always 16 bits; a 32-bit register gets the selector zero-extended. */
 export function op_8C_movEvSw16(c: CPU, i: Insn): void {

@@ -8,4 +8,6 @@ import * as string from './string.js';   // MOVS STOS LODS CMPS SCAS INS OUTS wi
 import * as io from './io.js';           // IN/OUT and the I/O permission checks
 import * as control from './control.js'; // far JMP/CALL/RET, INT/IRET, SYSENTER/SYSEXIT, HLT, CLI/STI
 import * as system from './system.js';   // CR/DR/MSR/CPUID/descriptor tables/segment loads/misc
-export const ALL: Record<string, unknown>[] = [shift, muldiv, bcd, bitops, string, io, control, system];
+import * as x87 from './x87.js';         // x87 FPU (D8-DF, FWAIT), FXSAVE/FXRSTOR, LDMXCSR/STMXCSR
+import * as vmx from './vmx.js';         // VMX instructions executed by x86 code (VM exit or #UD)
+export const ALL: Record<string, unknown>[] = [shift, muldiv, bcd, bitops, string, io, control, system, x87, vmx];

@@ -1,10 +1,12 @@
 // Port I/O: IN/OUT (E4-E7, EC-EF) and the I/O permission checks shared with INS/OUTS (string.ts).
-// Every port access goes through portIn/portOut, so a VMX I/O-exit hook can be added in one place.
+// Every port access goes through portIn/portOut; in VMX non-root operation the I/O-exit check
+// (machine/vmx/intercepts.ts io) sits between the permission check and the access (Vol3C 25.1.1).
 
 import type { CPU } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { AR, IOPL_SHIFT, SEG } from '../arch.js';
 import { Mode } from '../state.js';
+import * as vmx from '../../vmx/intercepts.js';
 
 /**
  * Protection check for an access of `size` bytes at `port` (SDM Vol1 19.5.1-19.5.2, Vol3A 20.2.8.1):
@@ -43,57 +45,69 @@ export function portOut(c: CPU, port: number, size: number, value: number): void
 // --- IN: port from imm8 or DX; 16-bit operand size reads AX, 32-bit EAX (SDM Vol2 IN) ---
 export function op_E4_inALIb(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 1);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 1, true, false, true);
   c.r8[0] = portIn(c, i.imm, 1);
 }
 export function op_E5_ineAXIb16(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 2);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 2, true, false, true);
   c.r16[0] = portIn(c, i.imm, 2);
 }
 export function op_E5_ineAXIb32(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 4);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 4, true, false, true);
   c.r32[0] = portIn(c, i.imm, 4);
 }
-export function op_EC_inALDX(c: CPU): void {
+export function op_EC_inALDX(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 1);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 1, true, false, false);
   c.r8[0] = portIn(c, port, 1);
 }
-export function op_ED_ineAXDX16(c: CPU): void {
+export function op_ED_ineAXDX16(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 2);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 2, true, false, false);
   c.r16[0] = portIn(c, port, 2);
 }
-export function op_ED_ineAXDX32(c: CPU): void {
+export function op_ED_ineAXDX32(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 4);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 4, true, false, false);
   c.r32[0] = portIn(c, port, 4);
 }
 
 // --- OUT (SDM Vol2 OUT) ---
 export function op_E6_outIbAL(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 1);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 1, false, false, true);
   portOut(c, i.imm, 1, c.r8[0]);
 }
 export function op_E7_outIbeAX16(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 2);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 2, false, false, true);
   portOut(c, i.imm, 2, c.r16[0]);
 }
 export function op_E7_outIbeAX32(c: CPU, i: Insn): void {
   checkIoPermission(c, i.imm, 4);
+  if (c.nonRoot !== null) vmx.io(c, i, i.imm, 4, false, false, true);
   portOut(c, i.imm, 4, c.r32[0]);
 }
-export function op_EE_outDXAL(c: CPU): void {
+export function op_EE_outDXAL(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 1);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 1, false, false, false);
   portOut(c, port, 1, c.r8[0]);
 }
-export function op_EF_outDXeAX16(c: CPU): void {
+export function op_EF_outDXeAX16(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 2);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 2, false, false, false);
   portOut(c, port, 2, c.r16[0]);
 }
-export function op_EF_outDXeAX32(c: CPU): void {
+export function op_EF_outDXeAX32(c: CPU, i: Insn): void {
   const port = c.r16[4];
   checkIoPermission(c, port, 4);
+  if (c.nonRoot !== null) vmx.io(c, i, port, 4, false, false, false);
   portOut(c, port, 4, c.r32[0]);
 }

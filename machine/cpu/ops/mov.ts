@@ -2,7 +2,8 @@
 // CMOVcc, SETcc, LAHF/SAHF, flag instructions (CLC STC CMC CLD STD), NOP forms, SALC.
 
 import type { CPU } from '../cpu.js';
-import type { Insn } from '../insn.js';
+import { Rep, type Insn } from '../insn.js';
+import { pause as vmxPause } from '../../vmx/intercepts.js';
 import { EFLAGS, REG8_INDEX as REG8 } from '../arch.js';
 
 // --- MOV E,G and G,E ---
@@ -52,7 +53,8 @@ export function op_87_xchgEvGv32(c: CPU, i: Insn): void {
 }
 export function op_91_97_xchgZveAX16(c: CPU, i: Insn): void { const t = c.r16[0]; c.r16[0] = c.r16[i.reg << 1]; c.r16[i.reg << 1] = t; }
 export function op_91_97_xchgZveAX32(c: CPU, i: Insn): void { const t = c.r32[0]; c.r32[0] = c.r32[i.reg]; c.r32[i.reg] = t; }
-export function op_90_nop(): void { /* also PAUSE (F3 90) */ }
+/** NOP; with F3 it is PAUSE, which can exit in VMX non-root operation ("PAUSE exiting"). */
+export function op_90_nop(c: CPU, i: Insn): void { if (i.rep === Rep.RepE && c.nonRoot !== null) vmxPause(c, i); }
 export function op_0F18_hintNop(): void { /* prefetch hints and multi-byte NOP (0F 18-1F): no architectural effect */ }
 export function op_0F19_hintNop(): void {}
 export function op_0F1A_hintNop(): void {}

@@ -40,7 +40,7 @@ function popSeg(c: CPU, i: Insn, s: number): void {
   const v = c.peekStack(0, n) & 0xffff;
   loadSeg(c, s, v);
   c.adjustSp(n);
-  if (s === SEG.SS) c.intShadow = true; // POP SS inhibits interrupts for one instruction
+  if (s === SEG.SS) { c.intShadow = true; c.shadowMovSs = true; } // POP SS inhibits interrupts for one instruction
 }
 export function op_06_pushES(c: CPU, i: Insn): void { pushSeg(c, i, SEG.ES); }
 export function op_0E_pushCS(c: CPU, i: Insn): void { pushSeg(c, i, SEG.CS); }

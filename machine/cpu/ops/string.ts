@@ -19,6 +19,7 @@ import { Rep, type Insn } from '../insn.js';
 import { EFLAGS, SEG } from '../arch.js';
 import { Access } from '../paging.js';
 import { checkIoPermission, portIn, portOut } from './io.js';
+import * as vmx from '../../vmx/intercepts.js';
 
 /** Iterations one execution of a REP instruction may run before yielding. */
 const REP_CHUNK = 0x10000;
@@ -293,8 +294,9 @@ function outsOne(c: CPU, a32: boolean, src: number, size: number, step: number, 
 function ins(c: CPU, i: Insn, size: number): void {
   const port = c.r16[4];
   checkIoPermission(c, port, size); // checked even when the count is 0
-  // A VMX I/O exit for INS/OUTS belongs here: once per instruction, after the permission #GP
-  // (which has priority, SDM Vol3C 25.1.1), before any iteration.
+  // The VMX I/O exit: once per instruction, after the permission #GP (which has priority, SDM
+  // Vol3C 25.1.1), before any iteration.
+  if (c.nonRoot !== null) vmx.io(c, i, port, size, true, true, false, (c.segBase[SEG.ES] + getDI(c, i.a32)) | 0, SEG.ES);
   const a32 = i.a32, step = stepOf(c, size);
   if (i.rep === Rep.None) { insOne(c, a32, size, step, port); return; }
   let n = getCount(c, a32);
@@ -310,6 +312,7 @@ function ins(c: CPU, i: Insn, size: number): void {
 function outs(c: CPU, i: Insn, size: number): void {
   const port = c.r16[4];
   checkIoPermission(c, port, size);
+  if (c.nonRoot !== null) vmx.io(c, i, port, size, false, true, false, (c.segBase[srcSeg(i)] + getSI(c, i.a32)) | 0, srcSeg(i));
   const a32 = i.a32, src = srcSeg(i), step = stepOf(c, size);
   if (i.rep === Rep.None) { outsOne(c, a32, src, size, step, port); return; }
   let n = getCount(c, a32);
