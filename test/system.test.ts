@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { makeCpu, poke, runToHlt, setupFlat32, setupReal, type Bare } from './harness/cpu.js';
 import { Mode } from '../machine/cpu/state.js';
 import { AR, EFLAGS, SEG } from '../machine/cpu/arch.js';
-import { installDefaultCpuid } from '../machine/cpu/cpuid.js';
+import { cpuidOptions, installDefaultCpuid } from '../machine/cpu/cpuid.js';
 
 // ------------------------------------------------------------------ assembling
 const tmp = mkdtempSync(join(tmpdir(), 'tsvisor-sys-'));
@@ -755,4 +755,23 @@ test('CPUID runs at CPL 3, in V86 and in real mode; EDX after RESET holds the si
   installDefaultCpuid(b.cpu);
   b.cpu.reset();
   assert.equal(b.cpu.r32[2] >>> 0, sig, 'SDM Vol3A 9.1.4');
+});
+
+test('CPUID options: hiding a feature removes its CPUID bit, its CR4 bit and its MSRs', () => {
+  const without = (edxBit: number, apic = true) => (b: Bare): void =>
+    installDefaultCpuid(b.cpu, { ...cpuidOptions, edx: cpuidOptions.edx & ~(1 << edxBit), apic });
+  // No local APIC (the machine's flag): CPUID.1:EDX.APIC = 0 and IA32_APIC_BASE does not exist.
+  const b = expectDone('pm0', 'mov eax, 1\ncpuid', 'CPUID without APIC', without(31, false));
+  assert.equal(b.cpu.r32[2] & (1 << 9), 0);
+  expectFault('pm0', 'rdmsr', GP, 0, 'IA32_APIC_BASE without APIC', (b) => { without(31, false)(b); b.cpu.r32[1] = 0x1b; });
+  // PAE (bit 6), PGE (13), FXSR (24 → CR4.OSFXSR), DE (2), TSC (4 → CR4.TSD).
+  for (const [edxBit, cr4Bit] of [[6, 5], [13, 7], [24, 9], [2, 3], [4, 2]]) {
+    expectFault('pm0', 'mov cr4, eax', GP, 0, `CR4 bit ${cr4Bit} without CPUID.1:EDX bit ${edxBit}`, (b) => { without(edxBit)(b); b.cpu.r32[0] = 1 << cr4Bit; });
+  }
+  // PAT (16), SEP (11), MTRR (12): their MSRs are gone.
+  for (const [edxBit, msr] of [[16, 0x277], [11, 0x174], [12, 0x2ff], [12, 0xfe], [12, 0x200]]) {
+    expectFault('pm0', 'rdmsr', GP, 0, `MSR ${msr.toString(16)} without CPUID.1:EDX bit ${edxBit}`, (b) => { without(edxBit)(b); b.cpu.r32[1] = msr; });
+  }
+  // No NX: IA32_EFER does not exist (no long mode either).
+  expectFault('pm0', 'rdmsr', GP, 0, 'IA32_EFER without NX', (b) => { installDefaultCpuid(b.cpu, { ...cpuidOptions, extEdx: 0 }); b.cpu.r32[1] = 0xc0000080 | 0; });
 });

@@ -22,6 +22,11 @@ export interface CpuidOptions {
   ecx: number;
   /** CPUID.80000001H:EDX (arch.ts CPUID_EXT_EDX). */
   extEdx: number;
+  /**
+   * A local APIC is present (CPUID.01H:EDX.APIC and IA32_APIC_BASE). Default true: the local APIC
+   * device is being written; the machine sets this to false while it has none.
+   */
+  apic: boolean;
   /** Processor brand string (leaves 80000002H-80000004H), at most 47 characters. */
   brand: string;
 }
@@ -29,8 +34,8 @@ export interface CpuidOptions {
 /**
  * Leaf 1 EDX. FPU: x87 (with FXSAVE/FXRSTOR: FXSR). DE: CR4.DE and the DR4/DR5 #UD. PSE, PAE, PGE,
  * PAT: paging.ts. TSC, MSR: RDTSC/RDMSR/WRMSR. MCE: CR4.MCE is accepted; this machine never raises
- * a machine check. CX8: CMPXCHG8B. APIC: a local APIC is coming; the machine clears this flag
- * (cpuidOptions.edx) while it has none, and the bit also follows IA32_APIC_BASE.EN (SDM Vol3A 10.4.3).
+ * a machine check. CX8: CMPXCHG8B. APIC: only with cpuidOptions.apic (the machine's flag), and it
+ * also follows IA32_APIC_BASE.EN (SDM Vol3A 10.4.3).
  * SEP: SYSENTER/SYSEXIT. MTRR: the MTRR MSRs (stored, no effect on an emulator). CMOV. CLFSH: CLFLUSH,
  * line size in leaf 1 EBX. Not advertised: VME (no V86 extensions), MCA, PSE-36, PSN, MMX, SSE, SSE2,
  * HTT, DS, ACPI, TM, PBE.
@@ -52,6 +57,7 @@ export const cpuidOptions: CpuidOptions = {
   edx: DEFAULT_EDX,
   ecx: DEFAULT_ECX,
   extEdx: DEFAULT_EXT_EDX,
+  apic: true,
   brand: 'tsvisor virtual CPU',
 };
 
@@ -99,7 +105,8 @@ export function buildCpuidLeaves(o: CpuidOptions): Map<number, Leaf> {
   m.set(0, [MAX_BASIC_LEAF, chars4(o.vendor, 0), chars4(o.vendor, 8), chars4(o.vendor, 4)]);
   // Leaf 1 EBX: brand index 0, CLFLUSH line size, 1 logical processor, initial APIC ID 0.
   const ebx1 = (o.edx & CPUID_EDX.CLFSH ? CLFLUSH_LINE_QWORDS << 8 : 0) | (1 << 16);
-  m.set(1, [signature(o), ebx1, o.ecx, o.edx]);
+  const edx1 = o.apic ? o.edx | CPUID_EDX.APIC : o.edx & ~CPUID_EDX.APIC;
+  m.set(1, [signature(o), ebx1, o.ecx, edx1]);
   m.set(2, LEAF2.slice() as Leaf);
   m.set(0x80000000, [MAX_EXT_LEAF, 0, 0, 0]);
   m.set(0x80000001, [0, 0, 0, o.extEdx]);
@@ -189,4 +196,10 @@ export function cpuidQuery(c: CPU, eax: number, ecx: number): void {
   } else if (leaf === 0x80000001) {
     if ((c.miscEnableHi & MISC_ENABLE.XD_DISABLE_HI) !== 0) out[3] &= ~CPUID_EXT_EDX.NX;
   }
+}
+
+/** CPUID as a new array [EAX, EBX, ECX, EDX] (for callers off the hot path, e.g. the VMX host side). */
+export function cpuidLeaf(c: CPU, eax: number, ecx = 0): [number, number, number, number] {
+  cpuidQuery(c, eax, ecx);
+  return [cpuidOut[0], cpuidOut[1], cpuidOut[2], cpuidOut[3]];
 }

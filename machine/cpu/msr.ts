@@ -200,6 +200,11 @@ export function wrmsr(c: CPU, index: number, lo: number, hi: number): boolean {
   return d.write(c, lo | 0, hi | 0, e.n);
 }
 
+/** RDMSR as a new array [lo, hi], or null if the MSR does not exist (off the hot path, e.g. VMX MSR areas). */
+export function readMsr(c: CPU, index: number): [number, number] | null {
+  return rdmsr(c, index) ? [msrOut.lo, msrOut.hi] : null;
+}
+
 /** SDM name of an MSR (for traces and reports), or its number in hex. */
 export function msrName(index: number): string {
   const e = BY_INDEX.get(index >>> 0);
