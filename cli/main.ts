@@ -89,7 +89,7 @@ async function runCommand(argv: string[]): Promise<number> {
   const buf: number[] = [];
   const flush = (): void => { if (buf.length) { writeSync(outFd, Uint8Array.from(buf)); buf.length = 0; } };
 
-  const m = new Machine({ memBytes: memMiB << 20, onSerial: (b) => { buf.push(b); if (buf.length >= 4096) flush(); }, stopOnUnimplemented: !flags.has('ud-on-unimplemented') });
+  const m = new Machine({ memBytes: memMiB * 1048576, onSerial: (b) => { buf.push(b); if (buf.length >= 4096) flush(); }, stopOnUnimplemented: !flags.has('ud-on-unimplemented') });
   try {
     const cmdline = flags.get('append')?.[0] ?? '';
     if (isLinuxImage(image)) m.loadLinux(image, { cmdline, initrd });

@@ -167,6 +167,7 @@ export class Machine {
     const clock = this.clock, cpu = this.cpu;
     const end = Math.min(clock.insns + budget, limit);
     this.idle = false;
+    let haltSkips = 0;
     while (clock.insns < end) {
       const deadline = clock.nextDeadline();
       const dlInsn = deadline === Infinity ? Infinity : Math.ceil((deadline - clock.skippedNs) / clock.nsPerInsn);
@@ -190,7 +191,7 @@ export class Machine {
         case Stop.Unsupported:
           return this.stopWith({ end: End.Unsupported, status: EXIT_STATUS.unsupported, message: `${cpu.stopMessage}\n${dumpState(cpu)}` });
         case Stop.Halted: {
-          if (cpu.pendingEvent()) break;
+          if (cpu.pendingEvent()) { haltSkips = 0; break; }
           const next = clock.nextDeadline();
           if (!cpu.canWake()) {
             return this.stopWith({ end: End.HaltedForever, status: EXIT_STATUS.haltedForever, message: `CPU halted with interrupts disabled at ${hex(cpu.segSel[SEG.CS], 4)}:${hex(cpu.eip)}: nothing can wake it` });
@@ -200,6 +201,9 @@ export class Machine {
             this.idle = true;
             return null;
           }
+          // Timers keep firing but none wakes the CPU (their IRQs are masked): after many such
+          // skips the machine is idle, like one waiting for input (bounded, never a busy loop).
+          if (++haltSkips > 10_000) { this.idle = true; return null; }
           clock.skipTo(next);
           clock.runDue();
           break;

@@ -147,32 +147,33 @@ export class CPU extends CpuMmu {
   private lastBlockRan = 0;
 
   private execBlock(max: number): void {
-    let k = 0;
-    this.lastBlockRan = 0;
+    // The clock advances per retired instruction, so RDTSC and device reads inside a block see
+    // exact virtual time.
+    const clock = this.clock;
+    const start = clock.insns;
     try {
       const blk = this.fetchBlock();
       const insns = blk.insns;
       const n = insns.length < max ? insns.length : max;
       this.blockStop = false;
-      for (; k < n;) {
+      for (let k = 0; k < n;) {
         const i = insns[k];
         this.prevEip = this.eip;
         this.eip = (this.eip + i.len) & this.ipMask;
         i.exec(this, i);
         k++;
+        clock.insns++;
         if (this.blockStop) break;
       }
     } catch (e) {
-      if (e === VMEXIT) { this.clock.insns += k; this.lastBlockRan = k; return; }
+      this.lastBlockRan = clock.insns - start;
+      if (e === VMEXIT) return;
       if (e !== FAULT) throw e;
-      this.clock.insns += k;
-      this.lastBlockRan = k;
       this.eip = this.prevEip;
       this.deliver(this.excVector, EventKind.Fault, this.excHasCode ? this.excCode : -1);
       return;
     }
-    this.clock.insns += k;
-    this.lastBlockRan = k;
+    this.lastBlockRan = clock.insns - start;
   }
 
   /** Find or build the block at CS:EIP. Fetch faults (#PF, #GP for the CS limit) are thrown. */

@@ -5,7 +5,7 @@ export interface GuestRun { serial: string; end: End; status: number; message: s
 
 export function runGuest(image: Uint8Array, opts: { memMiB?: number; limit?: number; cmdline?: string } = {}): GuestRun {
   let serial = '';
-  const m = new Machine({ memBytes: (opts.memMiB ?? 64) << 20, onSerial: (b) => { serial += String.fromCharCode(b); } });
+  const m = new Machine({ memBytes: (opts.memMiB ?? 64) * 1048576, onSerial: (b) => { serial += String.fromCharCode(b); } });
   m.loadKernel(image, { cmdline: opts.cmdline });
   const r = m.runToEnd(opts.limit ?? 500_000_000);
   return { serial, end: r.end, status: r.status, message: r.message, machine: m };
