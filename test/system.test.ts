@@ -482,10 +482,10 @@ test('MOV CR4: each bit needs its CPUID feature (#GP(0) otherwise); CR1, CR5-CR7
 
 test('MOV CR2/CR3 store any value with paging off; MOV CRn ignores ModRM.mod (register operand only)', () => {
   const b = expectDone('pm0', 'mov cr2, eax\nmov cr3, ecx\nmov edx, cr2\nmov esi, cr3', 'CR2/CR3', (b) => {
-    b.cpu.r32[0] = 0xdeadbeef | 0; b.cpu.r32[1] = 0x12345678;
+    b.cpu.r32[0] = 0xdeadbeef | 0; b.cpu.r32[1] = 0x12345018; // CR3: page-directory base, PCD, PWT (no ignored bits)
   });
   assert.equal(b.cpu.r32[2] >>> 0, 0xdeadbeef);
-  assert.equal(b.cpu.r32[6] >>> 0, 0x12345678);
+  assert.equal(b.cpu.r32[6] >>> 0, 0x12345018);
   // 0F 20 00 (mod = 0): still "mov eax, cr0", 3 bytes long, no displacement.
   const m = setup('pm0', Uint8Array.from([0x0f, 0x20, 0x03, 0xf4])); // mod 0, reg 0 (CR0), rm 3 (EBX)
   assert.equal(run(m).vec, -1);
