@@ -1004,3 +1004,60 @@ test('MS-DOS compatible reporting (CR0.NE = 0): FERR#, freeze until interrupt, I
   assert.deepEqual(events, [true, false], 'FNCLEX deasserts FERR#');
   assert.equal(b.cpu.fpu.ignne, false, 'IGNNE# follows FERR#');
 });
+
+test('FNSTENV 16-bit protected-mode layout (Vol1 Figure 8-11); FLDENV loads pointers, tags and a pending exception', () => {
+  const b = run(`
+    mov dword [0x7f00], at_fld
+    fninit
+    fld1
+  at_fld:
+    fld qword [x]
+    o16 fnstenv [0x9000]
+    fnstenv [0x9100]
+    fldenv [envin]
+    fnstenv [0x9200]
+    fldenv [envin]
+    fwait                     ; ZE pending and unmasked: #MF
+    jmp done
+  x: dq 2.0
+  envin:
+    dd 0xffff037b             ; CW: ZE unmasked
+    dd 0xffff2004             ; SW: TOP = 4, ZE
+    dd 0xffffcfff             ; TW: R6 valid, R7 empty, R0-R5 empty
+    dd 0x12345678             ; FIP
+    dd 0x01d90023             ; FCS 23h, FOP 1D9h
+    dd 0x9abcdef0             ; FDP
+    dd 0xffff002b             ; FDS
+  done:`);
+  assert.equal(vectorOf(b), 16);
+  const fldAt = rd(b, 0x7f00);
+  assert.deepEqual([0, 2, 4, 6, 8, 10, 12].map((o) => rd(b, 0x9000 + o, 2)),
+    [0x037f, 0x3000, 0x0fff, fldAt & 0xffff, 0x08, rd(b, fldAt + 2) & 0xffff, 0x10]);
+  assert.equal(rd(b, 0x9110), 0x08 | (0x505 << 16), 'FOP of fld qword [disp32] (DD 05)');
+  // After FLDENV: the control word as loaded (then FNSTENV masks it), TOP 4, ES and B from the
+  // unmasked ZE, the tags recomputed from the register contents (R6 = 2.0: valid 00).
+  assert.equal(rd(b, 0x9200), 0xffff037b);
+  assert.equal(rd(b, 0x9204), 0xffffa084, 'SW: B, TOP = 4, ES, ZE');
+  assert.equal(rd(b, 0x9208), 0xffffcfff);
+  assert.deepEqual([rd(b, 0x920c), rd(b, 0x9210), rd(b, 0x9214), rd(b, 0x9218)], [0x12345678, 0x01d90023, 0x9abcdef0, 0xffff002b]);
+});
+
+test('FNSTENV 32-bit real-mode layout (Vol1 Figure 8-10): 32-bit linear data pointer', () => {
+  const b = makeCpu();
+  setupReal(b.cpu, 0x0000, 0x1000);
+  poke(b, 0x1000, asm(`
+    mov ax, 0x2345
+    mov ds, ax
+    fninit
+    fld dword [0x0012]        ; DS:0012 = linear 23462h
+    xor ax, ax
+    mov ds, ax
+    o32 fnstenv [0x0300]
+    hlt`, 16));
+  runToHlt(b);
+  assert.equal(b.cpu.stop, Stop.None, b.cpu.stopMessage);
+  const dp = 0x23450 + 0x12;
+  assert.equal(rd(b, 0x314), (0xffff0000 | (dp & 0xffff)) >>> 0, 'FDP 15..0');
+  assert.equal(rd(b, 0x318), (dp >>> 16) << 12, 'FDP 31..16');
+  assert.equal(rd(b, 0x310) & 0x7ff, 0x106, 'FOP D9 06');
+});
