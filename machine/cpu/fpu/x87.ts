@@ -15,8 +15,14 @@
 // PC = single honoured (24-bit significand), and set PE and C1 (rounded up) exactly for it.
 // Slot 8 holds a memory operand converted for arithmetic or comparison.
 //
+// Transcendental results come from the JS engine's Math (PE set, C1 = 0); FSIN/FCOS/FPTAN/FSINCOS
+// reduce exactly instead of with the x87's 66-bit pi, so very large arguments differ slightly.
+//
 // Exceptions (Vol1 8.4-8.7): flags accumulate in the status word; unmasked ones set ES and B and
 // are reported by the next waiting x87 instruction (ops/x87.ts: #MF with CR0.NE = 1, else FERR#).
+// Unmasked #I, #D, #Z leave the destination and TOP unchanged; unmasked #O, #U, #I on a store to
+// memory store nothing. Unmasked #O/#U with a register destination store the masked response
+// (the real x87 stores the result with its exponent wrapped by 24576, which a double cannot hold).
 
 import { FCW, FPC, FRC, FSW, FTAG, MXCSR } from '../arch.js';
 import {
