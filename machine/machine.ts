@@ -19,6 +19,11 @@ import { loadLinux, type LinuxBootResult } from './boot/linux.js';
 import { dumpState } from '../debug/dump.js';
 import { VmxUnit } from './vmx/vmx-unit.js';
 import { cr4ValidBits } from './cpu/cpuid.js';
+import type { IrqLine } from './bus.js';
+import { ApicBus, LocalApic } from './devices/lapic.js';
+import { IoApic, isaIrqLines } from './devices/ioapic.js';
+import { PciHost } from './devices/pci.js';
+import { writeFirmwareTables } from './boot/mptable.js';
 
 export interface MachineOptions {
   /** RAM size in bytes (multiple of 4 KiB). */
@@ -82,11 +87,12 @@ export class Machine {
     this.pic = new PicPair();
     this.pic.attach(this.io);
     this.cpu.intc = this.pic;
-    this.pit = new Pit8254(this.clock, this.pic.irq(0));
+    this.wirePlatformDevices();
+    this.pit = new Pit8254(this.clock, this.isaIrq(0));
     this.pit.attach(this.io);
-    this.uart = new Uart16550(0x3f8, this.pic.irq(4), (b) => opts.onSerial(b));
+    this.uart = new Uart16550(0x3f8, this.isaIrq(4), (b) => opts.onSerial(b));
     this.uart.attach(this.io);
-    this.cmos = new Cmos(this.clock, this.pic.irq(8), { ramBytes: opts.memBytes, start: opts.rtcStart });
+    this.cmos = new Cmos(this.clock, this.isaIrq(8), { ramBytes: opts.memBytes, start: opts.rtcStart });
     this.cmos.attach(this.io);
     this.port80 = new Port80();
     this.port80.attach(this.io);
@@ -97,6 +103,54 @@ export class Machine {
     this.kbc.attach(this.io);
     new SysCtrlPortA({ onA20: a20, onReset: reset }).attach(this.io);
     this.cpu.reset();
+  }
+
+  // ------------------------------------------------------------------ platform devices (lapic/ioapic/pci helper)
+  /** The APIC bus, the BSP's local APIC, the I/O APIC and the PCI host (machine/devices/lapic.ts, ioapic.ts, pci.ts). */
+  apicBus!: ApicBus;
+  lapic!: LocalApic;
+  ioapic!: IoApic;
+  pci!: PciHost;
+  private isaLines: (IrqLine | null)[] = [];
+  /** MMIO ranges of the platform devices, to list as reserved in memory maps given to guests. */
+  readonly platformReserved = [{ base: 0xfec00000, length: 0x1000 }, { base: 0xfee00000, length: 0x1000 }];
+
+  /** ISA IRQ line n as devices use it: it feeds the 8259 pair and the I/O APIC (IRQ0 → pin 2), as on a PC. */
+  isaIrq(n: number): IrqLine {
+    const l = this.isaLines[n];
+    if (!l) throw new Error(`no ISA IRQ line ${n}`);
+    return l;
+  }
+
+  /**
+   * Local APIC (the CPU's interrupt controller, in virtual wire mode as a BIOS leaves it: the 8259
+   * reaches the CPU through LINT0), I/O APIC at 0xFEC00000, PCI configuration mechanism #1 with the
+   * host bridge, and the MP tables describing them at 0xF0000 (a reserved range in every memory map).
+   */
+  private wirePlatformDevices(): void {
+    const cpu = this.cpu;
+    this.apicBus = new ApicBus(this.mem);
+    this.apicBus.onMapChange = () => cpu.flushTlb(false);
+    this.lapic = new LocalApic(this.clock, 0, this.pic);
+    this.lapic.signals = {
+      nmi: () => { cpu.nmiPending = true; cpu.blockStop = true; },
+      init: () => { /* INIT/SIPI reach the CPU with SMP (not wired yet) */ },
+      sipi: () => { /* idem */ },
+      smi: () => { /* no SMM */ },
+      kick: () => { cpu.blockStop = true; },
+    };
+    this.apicBus.add(this.lapic);
+    this.lapic.setApicBase(cpu.apicBase, cpu.apicBaseHi);
+    this.lapic.biosVirtualWire();
+    cpu.hooks.onApicBaseWrite = (lo, hi) => this.lapic.setApicBase(lo, hi);
+    cpu.intc = this.lapic;
+    this.ioapic = new IoApic(this.apicBus, 1);
+    this.mem.mapMmio(this.ioapic.base, 0x1000, this.ioapic);
+    this.isaLines = isaIrqLines(this.pic, this.ioapic);
+    this.pci = new PciHost();
+    this.pci.onReset = () => this.finish({ end: End.Reset, status: EXIT_STATUS.powerOff, message: 'guest requested a reset (port 0xCF9)' });
+    this.pci.attach(this.io);
+    if (this.mem.size >= 0x100000) writeFirmwareTables(this.mem, { cpus: 1, ioapicId: 1 });
   }
 
   /** Stop the run at the next instruction boundary with `r`. */
