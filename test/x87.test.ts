@@ -1061,3 +1061,108 @@ test('FNSTENV 32-bit real-mode layout (Vol1 Figure 8-10): 32-bit linear data poi
   assert.equal(rd(b, 0x318), (dp >>> 16) << 12, 'FDP 31..16');
   assert.equal(rd(b, 0x310) & 0x7ff, 0x106, 'FOP D9 06');
 });
+
+// ------------------------------------------------------------------ exact reference for arithmetic
+// An independent reference: doubles as exact rationals (BigInt), the exact result of + − × ÷ √,
+// rounded by hand to a p-bit significand (53, or 24 for PC = single, keeping the double exponent
+// range as documented in fpu/x87.ts) in each rounding mode. Compared bit for bit, with PE.
+type Q = { n: bigint; d: bigint }; // value n / d, d > 0
+function toQ(v: number): Q {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  const hi = dv.getUint32(0), lo = dv.getUint32(4);
+  const e = (hi >>> 20) & 0x7ff;
+  let m = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  if (e !== 0) m |= 1n << 52n;
+  const ex = (e === 0 ? 1 : e) - 1075;
+  if (hi >>> 31) m = -m;
+  return ex >= 0 ? { n: m << BigInt(ex), d: 1n } : { n: m, d: 1n << BigInt(-ex) };
+}
+function bitlen(x: bigint): number { return x === 0n ? 0 : x.toString(2).length; }
+/** Round |q| (nonzero) with sign to a p-bit double-range value by mode; returns [value, inexact]. */
+function roundQ(q: Q, neg: boolean, mode: number, p: number): [number, boolean] {
+  const n = q.n < 0n ? -q.n : q.n, d = q.d;
+  let e = bitlen(n) - bitlen(d);
+  if (e >= 0 ? n < d << BigInt(e) : n << BigInt(-e) < d) e--;
+  const qe = p === 53 ? Math.max(e, -1022) - 52 : Math.max(e - 23, -1074);
+  const num = qe < 0 ? n << BigInt(-qe) : n, den = qe < 0 ? d : d << BigInt(qe);
+  let fl = num / den;
+  const rem = num - fl * den;
+  const inexact = rem !== 0n;
+  if (inexact) {
+    if (mode === 0) { if (2n * rem > den || (2n * rem === den && (fl & 1n) === 1n)) fl++; }
+    else if (mode === 1 ? neg : mode === 2 ? !neg : false) fl++;
+  }
+  let v = Number(fl) * 2 ** qe;
+  if (v > (p === 53 ? 1.7976931348623157e308 : 1.7976930277114552e308)) {
+    const toInf = mode === 0 || (mode === 2 && !neg) || (mode === 1 && neg);
+    v = toInf ? Infinity : p === 53 ? 1.7976931348623157e308 : 1.7976930277114552e308;
+    return [neg ? -v : v, true];
+  }
+  return [neg ? -v : v, inexact];
+}
+function cmpQ(a: Q, b: Q): number { const l = a.n * b.d, r = b.n * a.d; return l < r ? -1 : l > r ? 1 : 0; }
+
+test('FADD/FSUB/FMUL/FDIV/FSQRT match an exact rational reference in all RC modes, PC = double and single', async () => {
+  const { X87 } = await import('../machine/cpu/fpu/x87.js');
+  const f = new X87();
+  f.reset();
+  let seed = 0x2545f491;
+  const rnd = (): number => { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; return (seed >>> 0) / 4294967296; };
+  const dbl = (): number => {
+    const k = rnd();
+    if (k < 0.08) return [1, 3, 0.1, 1e-310, 5e-324, 1.7976931348623157e308, 2 ** -1022, 2 ** 1023][Math.floor(rnd() * 8)] * (rnd() < 0.5 ? -1 : 1);
+    const m = 1 + Math.floor(rnd() * 2 ** 26) / 2 ** 26 + Math.floor(rnd() * 2 ** 26) / 2 ** 52;
+    const e = rnd() < 0.8 ? Math.floor(rnd() * 120) - 60 : Math.floor(rnd() * 2040) - 1070;
+    return m * 2 ** Math.max(e, -1074 + 53) * (rnd() < 0.5 ? -1 : 1) * (e < -1021 ? 2 ** (e + 1021) : 1);
+  };
+  let bad = 0, n = 0;
+  const fails: string[] = [];
+  for (let k = 0; k < 3000; k++) {
+    const op = ['add', 'sub', 'mul', 'div', 'sqrt'][Math.floor(rnd() * 5)];
+    const mode = Math.floor(rnd() * 4), p = k % 2 === 0 ? 53 : 24;
+    let x = dbl();
+    const y = dbl();
+    let want: number, inexact: boolean;
+    if (op === 'sqrt') {
+      if (p === 24) continue;
+      x = Math.abs(x);
+      if (x === 0) continue;
+      const qx = toQ(x);
+      let lo = Math.sqrt(x);
+      const sq = (v: number): Q => { const a = toQ(v); return { n: a.n * a.n, d: a.d * a.d }; };
+      const next = (v: number): number => { const dv = new DataView(new ArrayBuffer(8)); dv.setFloat64(0, v); dv.setBigUint64(0, dv.getBigUint64(0) + 1n); return dv.getFloat64(0); };
+      const prev = (v: number): number => { const dv = new DataView(new ArrayBuffer(8)); dv.setFloat64(0, v); dv.setBigUint64(0, dv.getBigUint64(0) - 1n); return dv.getFloat64(0); };
+      while (cmpQ(sq(lo), qx) > 0) lo = prev(lo);
+      while (cmpQ(sq(next(lo)), qx) <= 0) lo = next(lo);
+      inexact = cmpQ(sq(lo), qx) !== 0;
+      const hi = inexact ? next(lo) : lo;
+      if (!inexact || mode === 1 || mode === 3) want = lo;
+      else if (mode === 2) want = hi;
+      else {
+        const a = toQ(lo), b = toQ(hi);
+        const mid: Q = { n: a.n * b.d + b.n * a.d, d: 2n * a.d * b.d };
+        const c = cmpQ({ n: mid.n * mid.n, d: mid.d * mid.d }, qx);
+        want = c < 0 ? hi : c > 0 ? lo : (toQ(lo).n & 1n) === 0n ? lo : hi;
+      }
+    } else {
+      const a = toQ(x), b = toQ(y);
+      if (op === 'div' && b.n === 0n) continue;
+      const r: Q = op === 'add' ? { n: a.n * b.d + b.n * a.d, d: a.d * b.d }
+        : op === 'sub' ? { n: a.n * b.d - b.n * a.d, d: a.d * b.d }
+        : op === 'mul' ? { n: a.n * b.n, d: a.d * b.d }
+        : { n: a.n * b.d * (b.n < 0n ? -1n : 1n), d: a.d * (b.n < 0n ? -b.n : b.n) };
+      if (r.n === 0n) continue; // signed zeros are covered by the CPU-level tests
+      [want, inexact] = roundQ(r, r.n < 0n, mode, p);
+    }
+    f.cw = (p === 24 ? 0x007f : 0x037f) | (mode << 10);
+    f.sw = 0;
+    f.setD(0, x); f.setD(1, y);
+    if (op === 'sqrt') f.sqrt(0); else f.arith({ add: 0, sub: 4, mul: 1, div: 6 }[op]!, 0, 0, 1);
+    n++;
+    const got = f.d[0], pe = (f.sw & PE) !== 0;
+    if (!Object.is(got, want) || pe !== inexact) { bad++; if (fails.length < 5) fails.push(`${op} pc${p} rc${mode} ${x} ${y}: got ${got} pe ${pe}, want ${want} pe ${inexact}`); }
+  }
+  assert.ok(n > 2500, `ran ${n} cases`);
+  assert.equal(bad, 0, fails.join('\n'));
+});

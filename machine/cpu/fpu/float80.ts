@@ -97,10 +97,11 @@ export function next24(f: number, up: boolean): number {
   if (f === 0) return up ? 5e-324 : -5e-324;
   const a = f < 0 ? -f : f;
   const e = exponentOf(a);
-  const ulp = ldexp(1, e - 23);
+  // Spacing 2^(e−23), but never below the smallest double (results in the double-subnormal range).
+  const ulp = e - 23 < -1074 ? 5e-324 : ldexp(1, e - 23);
   let m: number;
   if ((f > 0) === up) m = a + ulp;
-  else m = a === ldexp(1, e) ? a - ulp / 2 : a - ulp; // below a power of two the spacing halves
+  else m = a === ldexp(1, e) && e - 24 >= -1074 ? a - ulp / 2 : a - ulp; // below a power of two the spacing halves
   return f < 0 ? -m : m;
 }
 

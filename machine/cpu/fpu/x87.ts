@@ -26,7 +26,7 @@
 
 import { FCW, FPC, FRC, FSW, FTAG, MXCSR } from '../arch.js';
 import {
-  DBL_MIN_NORMAL, INDEF_HI, INDEF_LO, INDEF_SE, R, X80, bitsToF64, f32Bits, f64Bits, f64ToX80, magToX80,
+  DBL_MIN_NORMAL, INDEF_HI, INDEF_LO, INDEF_SE, R, X80, bitsToF64, exponentOf, f32Bits, f64Bits, f64ToX80, ldexp, magToX80,
   next24, nextDouble, round24, x80Class, x80Compare, x80ToIeee, x80ToIntMag,
 } from './float80.js';
 
@@ -42,6 +42,8 @@ export const NAN_NONE = 0, NAN_Q = 1, NAN_S = 2, NAN_UNSUPPORTED = 3;
 const IE = FSW.IE, DE = FSW.DE, ZE = FSW.ZE, OE = FSW.OE, UE = FSW.UE, PE = FSW.PE, SF = FSW.SF;
 const C0 = FSW.C0, C1 = FSW.C1, C2 = FSW.C2, C3 = FSW.C3, CC = C0 | C1 | C2 | C3;
 const DBL_MAX = 1.7976931348623157e308;
+/** Largest value with a 24-bit significand in the double exponent range: (2 − 2^-23) · 2^1023. */
+const MAX24 = 1.7976930277114552e308;
 const FLT_MIN_NORMAL = 1.1754943508222875e-38, FLT_MAX = 3.4028234663852886e38;
 
 /** Error of a correctly rounded sum r = fl(x + y): exact x + y = r + err (Knuth's TwoSum). */
@@ -52,7 +54,8 @@ function sumErr(x: number, y: number, r: number): number {
 }
 
 const SPLIT = 134217729; // 2^27 + 1 (Dekker)
-/** Error of p = fl(x · y) (Dekker's TwoProduct), exact unless the operands are huge or the product tiny. */
+/** Exact error x·y − p of p = fl(x·y) (Dekker's TwoProduct), for operands whose split and partial
+ * products neither overflow nor underflow. */
 function mulErrRaw(x: number, y: number, p: number): number {
   let c = SPLIT * x;
   const xh = c - (c - x), xl = x - xh;
@@ -60,34 +63,45 @@ function mulErrRaw(x: number, y: number, p: number): number {
   const yh = c - (c - y), yl = y - yh;
   return ((xh * yh - p) + xh * yl + xl * yh) + xl * yl;
 }
-/** A value with the sign of (x · y − p), zero iff p is exact. */
+/** Magnitudes for which mulErrRaw / the remainder computations are exact without scaling. */
+const SAFE_LO = 3.8725919148493183e-121, SAFE_HI = 2.5822498780869086e120; // 2^-400, 2^400
+function safe(a: number): boolean { return (a < 0 ? -a : a) > SAFE_LO && (a < 0 ? -a : a) < SAFE_HI; }
+
+/** A value with the sign of (x · y − p), zero iff p = fl(x · y) is exact. */
 function mulErr(x: number, y: number, p: number): number {
   if (p - p !== 0 || x === 0 || y === 0) return 0;
   if (p === 0) return (x < 0) !== (y < 0) ? -5e-324 : 5e-324; // underflowed to zero
-  const ax = x < 0 ? -x : x, ay = y < 0 ? -y : y, ap = p < 0 ? -p : p;
-  if (ax > 1e300 || ay > 1e300) {
-    // Scale the larger operand down (exactly) so the splitting cannot overflow.
-    if (ax >= ay) return mulErrRaw(x * 2 ** -100, y, p * 2 ** -100);
-    return mulErrRaw(x, y * 2 ** -100, p * 2 ** -100);
-  }
-  if (ap < 1e-290) {
-    // Below this the error terms underflow: the result is in (or near) the subnormal range.
-    // Decide exactness by scaling up: p is exact iff the scaled product rounds to p · 2^200 exactly.
-    const ps = (x * 2 ** 200) * y;
-    const e = mulErrRaw(x * 2 ** 200, y, ps);
-    const d = ps - p * 2 ** 200;
-    return d !== 0 ? d : e;
-  }
-  return mulErrRaw(x, y, p);
+  if (safe(x) && safe(y)) return mulErrRaw(x, y, p);
+  // Scale both operands to [1, 2) (exact): pe = fl(xs·ys) has error e; p scaled the same way may have
+  // fewer bits (subnormal): d = pe − ps is exact (Sterbenz) and, when nonzero, dominates e.
+  const ex = exponentOf(x), ey = exponentOf(y);
+  const xs = ldexp(x, -ex), ys = ldexp(y, -ey);
+  const pe = xs * ys;
+  const d = pe - ldexp(p, -(ex + ey));
+  return d !== 0 ? d : mulErrRaw(xs, ys, pe);
 }
 /** A value with the sign of (x / y − q), zero iff q = fl(x / y) is exact. */
 function divErr(x: number, y: number, q: number): number {
   if (q - q !== 0 || x === 0) return 0;
   if (q === 0) return (x < 0) !== (y < 0) ? -5e-324 : 5e-324;
-  const p = q * y;
-  const rem = (x - p) - mulErr(q, y, p); // x − q·y, sign exact
+  let xs = x, ys = y, qs = q;
+  if (!safe(x) || !safe(y) || !safe(q)) {
+    // Scale to x, y in [1, 2) and q by the same factor (all exact): the sign of x − q·y is kept.
+    const ex = exponentOf(x), ey = exponentOf(y);
+    xs = ldexp(x, -ex); ys = ldexp(y, -ey); qs = ldexp(q, ey - ex);
+  }
+  const p = qs * ys;
+  const rem = (xs - p) - mulErrRaw(qs, ys, p); // x − q·y: x − p is exact (Sterbenz), the error term too
   if (rem === 0) return 0;
-  return (rem > 0) === (y > 0) ? 5e-324 : -5e-324;
+  return (rem > 0) === (ys > 0) ? 5e-324 : -5e-324;
+}
+/** A value with the sign of (sqrt(x) − r), zero iff r = fl(sqrt(x)) is exact (x > 0 finite). */
+function sqrtErr(x: number, r: number): number {
+  let xs = x, rs = r;
+  if (!safe(x)) { const k = Math.floor(exponentOf(x) / 2); xs = ldexp(x, -2 * k); rs = ldexp(r, -k); }
+  const sq = rs * rs;
+  const rem = (xs - sq) - mulErrRaw(rs, rs, sq);
+  return rem > 0 ? 5e-324 : rem < 0 ? -5e-324 : 0;
 }
 
 export class X87 {
@@ -307,19 +321,11 @@ export class X87 {
     const rc = (this.cw >>> FCW.RC_SHIFT) & 3;
     const single = ((this.cw >>> FCW.PC_SHIFT) & 3) === FPC.SINGLE;
     let up = false;
-    if (r - r !== 0) {
-      if (finiteOps) { // overflow
-        const neg = r < 0;
-        const toInf = rc === FRC.NEAREST || (rc === FRC.UP && !neg) || (rc === FRC.DOWN && neg);
-        if (!toInf) r = neg ? -DBL_MAX : DBL_MAX;
-        up = toInf;
-        fl |= OE | PE;
-      }
-    } else {
-      let f = r;
-      let dir = err > 0 ? 1 : err < 0 ? -1 : 0; // sign of (exact − f)
+    let f = r;
+    let dir = err > 0 ? 1 : err < 0 ? -1 : 0; // sign of (exact − f)
+    if (r - r === 0) {
       if (single) { f = round24(r); const diff = r - f; if (diff !== 0) dir = diff > 0 ? 1 : -1; }
-      if (dir !== 0) {
+      if (dir !== 0 && f - f === 0) {
         let move = false;
         if (rc === FRC.UP) move = dir > 0;
         else if (rc === FRC.DOWN) move = dir < 0;
@@ -327,17 +333,24 @@ export class X87 {
         if (move) { f = single ? next24(f, dir > 0) : nextDouble(f, dir > 0); dir = -dir; }
         fl |= PE;
         up = f > 0 ? dir < 0 : f < 0 && dir > 0;
-        if (f - f !== 0) fl |= OE; // directed rounding stepped past the largest finite value
       }
+    }
+    if (f - f !== 0 && finiteOps) {
+      // Overflow (Vol1 4.9.1.4): ∞ or the largest finite value of the precision, by RC and sign.
+      const neg = f < 0;
+      const toInf = rc === FRC.NEAREST || (rc === FRC.UP && !neg) || (rc === FRC.DOWN && neg);
+      if (!toInf) f = neg ? -(single ? MAX24 : DBL_MAX) : single ? MAX24 : DBL_MAX;
+      up = toInf;
+      fl |= OE | PE;
+    } else if (f - f === 0) {
       const a = f < 0 ? -f : f;
       if ((a < DBL_MIN_NORMAL && a !== 0) || (a === 0 && dir !== 0)) {
         if ((fl & PE) !== 0 || (this.cw & FCW.UM) === 0) fl |= UE;
       }
-      r = f;
     }
     if (up) this.sw |= C1; else this.sw &= ~C1;
     this.signal(fl);
-    this.setD(dst, r);
+    this.setD(dst, f);
     return true;
   }
 
@@ -392,12 +405,7 @@ export class X87 {
     if (fl < 0) return false;
     if (x < 0) return this.invalid(p, fl);
     const r = Math.sqrt(x);
-    let err = 0;
-    if (r !== 0 && r - r === 0) {
-      const sq = r * r;
-      const rem = (x - sq) - mulErr(r, r, sq);
-      err = rem > 0 ? 5e-324 : rem < 0 ? -5e-324 : 0;
-    }
+    const err = r !== 0 && r - r === 0 ? sqrtErr(x, r) : 0;
     return this.round(p, r, err, fl, true);
   }
 
