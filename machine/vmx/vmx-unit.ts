@@ -41,6 +41,18 @@ export const FEATURE_CONTROL = { LOCK: 1 << 0, VMX_IN_SMX: 1 << 1, VMX_OUTSIDE_S
 /** Why the host stopped the machine (see haltHost). */
 export interface HostHalt { message: string; status: number }
 
+export interface CapturedSegment { sel: number; base: number; limit: number; ar: number }
+export interface CapturedState {
+  cr0: number; cr3: number; cr4: number; dr7: number; efer: number; patLo: number; patHi: number;
+  sysenterCs: number; sysenterEsp: number; sysenterEip: number;
+  /** ES CS SS DS FS GS LDTR TR, access rights in VMCS format (bit 16 = unusable). */
+  segs: CapturedSegment[];
+  gdtrBase: number; gdtrLimit: number; idtrBase: number; idtrLimit: number;
+  rip: number; rsp: number; rflags: number; cpl: number;
+  blockingBySti: boolean; blockingByMovSs: boolean;
+  pdpteLo: number[]; pdpteHi: number[];
+}
+
 /** Size of the always-on ring buffer of recent VM exits. */
 export const EXIT_RING = 256;
 
@@ -106,6 +118,36 @@ export class VmxUnit {
     }
   }
 
+  /**
+   * The general-purpose registers, as the host sees them: after a VM exit they still hold the
+   * guest's values except ESP (= HOST_RSP), exactly as on hardware, where XMHF's exit stub saves
+   * them. The host writes the guest's values back before VMRESUME.
+   */
+  get gprs(): Int32Array { return this.cpu.r32; }
+
+  /**
+   * The processor's current state in VMCS guest-state form: what a late-launching hypervisor reads
+   * with MOV from CRn/DRn, SGDT/SIDT/SLDT/STR, LAR/LSL and RDMSR before it virtualizes the running
+   * system (as SimpleVisor does). Used once, to start the guest where the boot loader left it.
+   */
+  readCurrentState(): CapturedState {
+    const c = this.cpu;
+    const segs: CapturedSegment[] = [];
+    for (let s = 0; s < 8; s++) segs.push({ sel: c.segSel[s], base: c.segBase[s], limit: c.segLimit[s], ar: c.segAr[s] });
+    return {
+      cr0: c.cr0, cr3: c.cr3, cr4: c.cr4, dr7: c.dr[7], efer: c.efer, patLo: c.patLo, patHi: c.patHi,
+      sysenterCs: c.sysenterCs, sysenterEsp: c.sysenterEsp, sysenterEip: c.sysenterEip,
+      segs, gdtrBase: c.gdtrBase, gdtrLimit: c.gdtrLimit, idtrBase: c.idtrBase, idtrLimit: c.idtrLimit,
+      rip: c.eip, rsp: c.r32[4], rflags: c.getEflags(), cpl: c.cpl,
+      blockingBySti: c.intShadow && !c.shadowMovSs, blockingByMovSs: c.intShadow && c.shadowMovSs,
+      pdpteLo: Array.from(c.pdpteLo), pdpteHi: Array.from(c.pdpteHi),
+    };
+  }
+
+  /** IN / OUT by the host (to emulate a guest's port access on its behalf). */
+  hostIn(port: number, size: number): number { return this.cpu.io.in(port & 0xffff, size); }
+  hostOut(port: number, size: number, value: number): void { this.cpu.io.out(port & 0xffff, size, value); }
+
   // ---------------------------------------------------------------- privileged instructions of the host
 
   /** CPUID as the host sees it: the processor's own leaves, with VMX reported (leaf 1 ECX bit 5). */
@@ -161,6 +203,9 @@ export class VmxUnit {
       c.setCr4(v);
     }
   }
+
+  /** MOV to CR2 by the host: VMX does not switch CR2, so a VMM injecting a #PF sets the guest's CR2 here. */
+  writeCr2(v: number): void { this.cpu.cr2 = v | 0; }
 
   /** LGDT / LIDT by the host. */
   lgdt(base: number, limit: number): void { this.cpu.gdtrBase = base | 0; this.cpu.gdtrLimit = limit & 0xffff; }
@@ -283,6 +328,12 @@ export class VmxUnit {
     if (this.current === null) throw new HostFault('VMWRITE with no current VMCS (VMfailInvalid)');
     if (isReadOnly(f)) throw new HostFault(`VMWRITE to read-only field ${f.name} (VMfailValid 13)`);
     this.current.set(f, value);
+  }
+
+  /** VMWRITE of a 64-bit field from its two halves (both accesses of Vol3C 24.11.2 at once). */
+  write64(f: VmcsField, lo: number, hi: number): void {
+    this.write(f, 0);
+    this.current!.set64(f, lo, hi);
   }
 
   vmlaunch(): VmxStatus { this.requireVmx('VMLAUNCH'); return this.setStatus(vmEntry(this, true)); }

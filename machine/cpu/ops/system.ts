@@ -11,6 +11,8 @@
 // VMPTRST) live with the VMX code, not here.
 
 import type { CPU } from '../cpu.js';
+import * as vmx from '../../vmx/intercepts.js';
+import { PROC2 } from '../../vmx/controls.js';
 import type { Insn } from '../insn.js';
 import { AR, CR0, CR4, DR6, DR7, EFLAGS, EXC, SEG, SYS_TYPE } from '../arch.js';
 import { Mode } from '../state.js';
@@ -34,14 +36,22 @@ function storeSelector(c: CPU, i: Insn, sel: number): void {
 
 // ================================================================== SLDT STR LLDT LTR
 
-export function op_0F00_0_sldtEw(c: CPU, i: Insn): void { protectedOnly(c); storeSelector(c, i, c.segSel[SEG.LDTR]); }
-export function op_0F00_1_strEw(c: CPU, i: Insn): void { protectedOnly(c); storeSelector(c, i, c.segSel[SEG.TR]); }
+export function op_0F00_0_sldtEw(c: CPU, i: Insn): void {
+  protectedOnly(c);
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, true, 0);
+  storeSelector(c, i, c.segSel[SEG.LDTR]);
+}
+export function op_0F00_1_strEw(c: CPU, i: Insn): void {
+  protectedOnly(c);
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, true, 1);
+  storeSelector(c, i, c.segSel[SEG.TR]);
+}
 
 export function op_0F00_2_lldtEw(c: CPU, i: Insn): void {
   protectedOnly(c);
   cpl0(c);
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, true, 2); // before the operand is read (Vol3C 25.1.1)
   const sel = c.readE16(i);
-  // VMX: exit check goes here (Vol3C 25.1.3: descriptor-table exiting)
   loadLdtr(c, sel);
 }
 
@@ -62,8 +72,8 @@ export function loadLdtr(c: CPU, sel: number): void {
 export function op_0F00_3_ltrEw(c: CPU, i: Insn): void {
   protectedOnly(c);
   cpl0(c);
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, true, 3);
   const sel = c.readE16(i);
-  // VMX: exit check goes here (Vol3C 25.1.3: descriptor-table exiting)
   loadTr(c, sel);
 }
 
@@ -179,8 +189,14 @@ function storeDtr(c: CPU, i: Insn, base: number, limit: number): void {
   c.wr16(pdLimitLa, limit);
   c.wr32(pdBaseLa, base);
 }
-export function op_0F01_0_sgdtMs(c: CPU, i: Insn): void { storeDtr(c, i, c.gdtrBase, c.gdtrLimit); }
-export function op_0F01_1_sidtMs(c: CPU, i: Insn): void { storeDtr(c, i, c.idtrBase, c.idtrLimit); }
+export function op_0F01_0_sgdtMs(c: CPU, i: Insn): void {
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, false, 0);
+  storeDtr(c, i, c.gdtrBase, c.gdtrLimit);
+}
+export function op_0F01_1_sidtMs(c: CPU, i: Insn): void {
+  if (c.nonRoot !== null) vmx.descriptorTable(c, i, false, 1);
+  storeDtr(c, i, c.idtrBase, c.idtrLimit);
+}
 
 /** LGDT/LIDT: CPL 0; with a 16-bit operand size only 24 bits of base are loaded (SDM Vol2 LGDT). */
 let ldLimit = 0, ldBase = 0;
@@ -192,13 +208,13 @@ function readDtr(c: CPU, i: Insn): void {
   if (!i.o32) ldBase &= 0x00ffffff;
 }
 export function op_0F01_2_lgdtMs(c: CPU, i: Insn): void {
+  if (c.nonRoot !== null) { cpl0(c); vmx.descriptorTable(c, i, false, 2); }
   readDtr(c, i);
-  // VMX: exit check goes here (Vol3C 25.1.3: descriptor-table exiting)
   c.gdtrBase = ldBase; c.gdtrLimit = ldLimit;
 }
 export function op_0F01_3_lidtMs(c: CPU, i: Insn): void {
+  if (c.nonRoot !== null) { cpl0(c); vmx.descriptorTable(c, i, false, 3); }
   readDtr(c, i);
-  // VMX: exit check goes here (Vol3C 25.1.3: descriptor-table exiting)
   c.idtrBase = ldBase; c.idtrLimit = ldLimit;
 }
 
@@ -206,15 +222,16 @@ export function op_0F01_3_lidtMs(c: CPU, i: Insn): void {
 
 /** SMSW: CR0[15:0] to memory; a register gets CR0 whole with a 32-bit operand size. Not privileged (no UMIP). */
 export function op_0F01_4_smswEw(c: CPU, i: Insn): void {
-  if (i.mod !== 3) c.wr16(c.eaLin(i, 2, true), c.cr0);
-  else if (i.o32) c.r32[i.rm] = c.cr0;
-  else c.r16[i.rm << 1] = c.cr0;
+  const cr0 = c.nonRoot !== null ? vmx.smswView(c) : c.cr0; // owned bits read from the shadow (Vol3C 25.3)
+  if (i.mod !== 3) c.wr16(c.eaLin(i, 2, true), cr0);
+  else if (i.o32) c.r32[i.rm] = cr0;
+  else c.r16[i.rm << 1] = cr0;
 }
 
 export function op_0F01_6_lmswEw(c: CPU, i: Insn): void {
   cpl0(c);
   const v = c.readE16(i);
-  // VMX: exit check goes here (Vol3C 25.1.3: CR0 guest/host mask)
+  if (c.nonRoot !== null) { c.setCr0(vmx.lmsw(c, i, v, i.mod === 3 ? 0 : (c.segBase[i.seg] + c.ea(i)) | 0)); return; }
   lmsw(c, v);
 }
 /** LMSW: loads CR0.PE/MP/EM/TS from the low 4 bits; it can set PE but never clear it (SDM Vol2 LMSW). */
@@ -223,9 +240,9 @@ export function lmsw(c: CPU, v: number): void {
   c.setCr0((c.cr0 & ~msw) | (v & msw) | (c.cr0 & CR0.PE));
 }
 
-export function op_0F06_clts(c: CPU): void {
+export function op_0F06_clts(c: CPU, i: Insn): void {
   cpl0(c);
-  // VMX: exit check goes here (Vol3C 25.1.3: CR0 guest/host mask)
+  if (c.nonRoot !== null && !vmx.clts(c, i)) return; // TS owned, shadow 0: CR0.TS unchanged (Vol3C 25.3)
   c.cr0 &= ~CR0.TS;
 }
 
@@ -235,7 +252,7 @@ export function op_0F01_7_invlpgMb(c: CPU, i: Insn): void {
   cpl0(c);
   // No segment checks: the operand only names a linear address (SDM Vol2 INVLPG).
   const lin = (c.segBase[i.seg] + c.ea(i)) | 0;
-  // VMX: exit check goes here (Vol3C 25.1.3: INVLPG exiting)
+  if (c.nonRoot !== null) vmx.invlpg(c, i, lin);
   invlpg(c, lin);
 }
 /**
@@ -251,13 +268,13 @@ export function invlpg(c: CPU, lin: number): void {
 }
 
 /** INVD/WBINVD: caches are not modelled, so only the privilege check remains. */
-export function op_0F08_invd(c: CPU): void {
+export function op_0F08_invd(c: CPU, i: Insn): void {
   cpl0(c);
-  // VMX: exit check goes here (Vol3C 25.1.2: INVD exits unconditionally)
+  if (c.nonRoot !== null) vmx.invdExits(c, i); // INVD always exits (Vol3C 25.1.2)
 }
-export function op_0F09_wbinvd(c: CPU): void {
+export function op_0F09_wbinvd(c: CPU, i: Insn): void {
   cpl0(c);
-  // VMX: exit check goes here (Vol3C 25.1.3: WBINVD exiting)
+  if (c.nonRoot !== null) vmx.wbinvd(c, i);
 }
 
 // ================================================================== MOV to/from CRn
@@ -273,8 +290,8 @@ function checkCr(c: CPU, n: number): void {
 
 export function op_0F20_movRdCd(c: CPU, i: Insn): void {
   checkCr(c, i.reg);
-  // VMX: exit check goes here (Vol3C 25.1.3: CR3-store exiting)
-  c.r32[i.rm] = readCr(c, i.reg);
+  // In non-root operation: CR3-store exiting, and CR0/CR4 read through the shadows (Vol3C 25.3).
+  c.r32[i.rm] = c.nonRoot !== null ? vmx.movFromCr(c, i, i.reg, i.rm) : readCr(c, i.reg);
 }
 export function readCr(c: CPU, n: number): number {
   switch (n) {
@@ -287,8 +304,10 @@ export function readCr(c: CPU, n: number): number {
 
 export function op_0F22_movCdRd(c: CPU, i: Insn): void {
   checkCr(c, i.reg);
-  // VMX: exit check goes here (Vol3C 25.1.3: CR0/CR4 guest/host masks, CR3-load exiting)
-  writeCr(c, i.reg, c.r32[i.rm]);
+  // In non-root operation: exits per the guest/host masks and CR3-load exiting; else the value
+  // with the owned bits unchanged is written (Vol3C 25.1.3, 25.3).
+  const v = c.nonRoot !== null && i.reg !== 2 ? vmx.movToCr(c, i, i.reg, i.rm, c.r32[i.rm]) : c.r32[i.rm];
+  writeCr(c, i.reg, v);
 }
 
 /** MOV to CRn with the checks on the value (SDM Vol2 MOV—Move to/from Control Registers). */
@@ -301,17 +320,33 @@ export function writeCr(c: CPU, n: number, v: number): void {
   }
 }
 
-/** CR0: PG without PE, or NW without CD, is #GP(0); setting PG with CR4.PAE loads the PDPTEs. */
+/**
+ * CR0: PG without PE, or NW without CD, is #GP(0); setting PG with CR4.PAE loads the PDPTEs. In VMX
+ * non-root operation a value violating IA32_VMX_CR0_FIXED0 (NE; PE and PG unless "unrestricted
+ * guest") is #GP(0) too (Vol3C 25.3).
+ */
 export function writeCr0(c: CPU, v: number): void {
   v = (v & CR0_BITS) | CR0.ET;
   if ((v & CR0.PG) !== 0 && (v & CR0.PE) === 0) c.gp(0);
   if ((v & CR0.NW) !== 0 && (v & CR0.CD) === 0) c.gp(0);
+  const nr = c.nonRoot;
+  if (nr !== null) {
+    const fixed0 = (nr.proc2 & PROC2.UNRESTRICTED_GUEST) !== 0 ? nr.unit.caps.cr0Fixed0 & ~(CR0.PE | CR0.PG) : nr.unit.caps.cr0Fixed0;
+    if ((v & fixed0) !== fixed0) c.gp(0);
+  }
   c.setCr0(v);
 }
 
-/** CR4: a bit whose feature CPUID does not report (cpuid.ts cr4ValidBits) is #GP(0). */
+/**
+ * CR4: a bit whose feature CPUID does not report (cpuid.ts cr4ValidBits) is #GP(0). In VMX non-root
+ * operation the processor's own limits apply instead: IA32_VMX_CR4_FIXED0/1 (VMXE stays 1).
+ */
 export function writeCr4(c: CPU, v: number): void {
-  if ((v & ~cr4ValidBits(c)) !== 0) c.gp(0);
+  const nr = c.nonRoot;
+  if (nr !== null) {
+    const caps = nr.unit.caps;
+    if ((v & ~caps.cr4Fixed1) !== 0 || (v & caps.cr4Fixed0) !== caps.cr4Fixed0) c.gp(0);
+  } else if ((v & ~cr4ValidBits(c)) !== 0) c.gp(0);
   c.setCr4(v);
 }
 
@@ -337,13 +372,13 @@ function checkDr(c: CPU, n: number): number {
 }
 
 export function op_0F21_movRdDd(c: CPU, i: Insn): void {
-  const n = checkDr(c, i.reg);
-  // VMX: exit check goes here (Vol3C 25.1.3: MOV-DR exiting)
+  const n = checkDr(c, i.reg); // #UD and the DR7.GD #DB come before the exit (Vol3C 25.1.1)
+  if (c.nonRoot !== null) vmx.movDr(c, i, i.reg, i.rm, true);
   c.r32[i.rm] = c.dr[n];
 }
 export function op_0F23_movDdRd(c: CPU, i: Insn): void {
   const n = checkDr(c, i.reg);
-  // VMX: exit check goes here (Vol3C 25.1.3: MOV-DR exiting)
+  if (c.nonRoot !== null) vmx.movDr(c, i, i.reg, i.rm, false);
   writeDr(c, n, c.r32[i.rm]);
 }
 /** Store DRn (n = 0-3, 6, 7) with the fixed bits of DR6/DR7. Breakpoints are stored, not yet armed. */
@@ -355,42 +390,40 @@ export function writeDr(c: CPU, n: number, v: number): void {
 
 // ================================================================== RDMSR WRMSR RDTSC RDPMC
 
-export function op_0F32_rdmsr(c: CPU): void {
+export function op_0F32_rdmsr(c: CPU, i: Insn): void {
   cpl0(c);
-  // VMX: exit check goes here (Vol3C 25.1.3: MSR bitmaps)
+  if (c.nonRoot !== null) vmx.msr(c, i, c.r32[1], false);
   if (!rdmsr(c, c.r32[1])) c.gp(0);
   c.r32[0] = msrOut.lo;
   c.r32[2] = msrOut.hi;
-  c.blockStop = true; // the TSC counts whole blocks: end this one so the next read sees progress
 }
 
-export function op_0F30_wrmsr(c: CPU): void {
+export function op_0F30_wrmsr(c: CPU, i: Insn): void {
   cpl0(c);
-  // VMX: exit check goes here (Vol3C 25.1.3: MSR bitmaps)
+  if (c.nonRoot !== null) vmx.msr(c, i, c.r32[1], true);
   if (!wrmsr(c, c.r32[1], c.r32[0], c.r32[2])) c.gp(0);
 }
 
 /** RDTSC: with CR4.TSD only at CPL 0 (SDM Vol2 RDTSC). */
-export function op_0F31_rdtsc(c: CPU): void {
+export function op_0F31_rdtsc(c: CPU, i: Insn): void {
   if ((c.cr4 & CR4.TSD) !== 0 && c.cpl !== 0) c.gp(0);
-  // VMX: exit check goes here (Vol3C 25.1.3: RDTSC exiting; TSC offsetting)
-  splitTsc(readTsc(c));
+  // Non-root: RDTSC exiting, else the TSC plus the VMCS TSC offset (Vol3C 25.3).
+  splitTsc(c.nonRoot !== null ? readTsc(c) + vmx.rdtsc(c, i) : readTsc(c));
   c.r32[0] = msrOut.lo;
   c.r32[2] = msrOut.hi;
-  c.blockStop = true; // the clock counts retired instructions per block: see op_0F32_rdmsr
 }
 
 /** RDPMC: no performance-monitoring counters exist (no CPUID leaf 0AH), so every ECX is invalid: #GP(0). */
-export function op_0F33_rdpmc(c: CPU): void {
+export function op_0F33_rdpmc(c: CPU, i: Insn): void {
   if ((c.cr4 & CR4.PCE) === 0 && c.cpl !== 0) c.gp(0);
-  // VMX: exit check goes here (Vol3C 25.1.3: RDPMC exiting)
+  if (c.nonRoot !== null) vmx.rdpmc(c, i);
   c.gp(0);
 }
 
 // ================================================================== CPUID
 
-export function op_0FA2_cpuid(c: CPU): void {
-  // VMX: exit check goes here (Vol3C 25.1.2: CPUID exits unconditionally)
+export function op_0FA2_cpuid(c: CPU, i: Insn): void {
+  if (c.nonRoot !== null) vmx.cpuidExits(c, i); // CPUID always exits (Vol3C 25.1.2)
   cpuidQuery(c, c.r32[0], c.r32[1]);
   c.r32[0] = cpuidOut[0]; c.r32[3] = cpuidOut[1]; c.r32[1] = cpuidOut[2]; c.r32[2] = cpuidOut[3];
 }
