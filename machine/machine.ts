@@ -23,7 +23,8 @@ import type { IrqLine } from './bus.js';
 import { ApicBus, LocalApic } from './devices/lapic.js';
 import { IoApic, isaIrqLines } from './devices/ioapic.js';
 import { PciHost } from './devices/pci.js';
-import { writeFirmwareTables } from './boot/mptable.js';
+import { writeFirmwareTables } from './boot/acpi.js';
+import { AcpiPm, ACPI_S5_SLP_TYP } from './devices/acpi-pm.js';
 
 export interface MachineOptions {
   /** RAM size in bytes (multiple of 4 KiB). */
@@ -111,6 +112,7 @@ export class Machine {
   lapic!: LocalApic;
   ioapic!: IoApic;
   pci!: PciHost;
+  acpiPm!: AcpiPm;
   private isaLines: (IrqLine | null)[] = [];
   /** MMIO ranges of the platform devices, to list as reserved in memory maps given to guests. */
   readonly platformReserved = [{ base: 0xfec00000, length: 0x1000 }, { base: 0xfee00000, length: 0x1000 }];
@@ -125,7 +127,8 @@ export class Machine {
   /**
    * Local APIC (the CPU's interrupt controller, in virtual wire mode as a BIOS leaves it: the 8259
    * reaches the CPU through LINT0), I/O APIC at 0xFEC00000, PCI configuration mechanism #1 with the
-   * host bridge, and the MP tables describing them at 0xF0000 (a reserved range in every memory map).
+   * host bridge, the ACPI PM registers (0x600), and the MP and ACPI tables describing them at 0xF0000
+   * (a reserved range in every memory map).
    */
   private wirePlatformDevices(): void {
     const cpu = this.cpu;
@@ -150,7 +153,12 @@ export class Machine {
     this.pci = new PciHost();
     this.pci.onReset = () => this.finish({ end: End.Reset, status: EXIT_STATUS.powerOff, message: 'guest requested a reset (port 0xCF9)' });
     this.pci.attach(this.io);
-    if (this.mem.size >= 0x100000) writeFirmwareTables(this.mem, { cpus: 1, ioapicId: 1 });
+    this.acpiPm = new AcpiPm(this.clock, this.isaIrq(9));
+    this.acpiPm.onSleep = (typ) => {
+      if (typ === ACPI_S5_SLP_TYP) this.finish({ end: End.PowerOff, status: EXIT_STATUS.powerOff, message: 'guest powered off (ACPI S5)' });
+    };
+    this.acpiPm.attach(this.io);
+    if (this.mem.size >= 0x100000) writeFirmwareTables(this.mem, { cpus: 1, ioapicId: 1, ramBytes: this.opts.memBytes, acpi: true });
   }
 
   /** Stop the run at the next instruction boundary with `r`. */

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PhysMem } from '../machine/memory.js';
-import { writeFirmwareTables } from '../machine/boot/mptable.js';
+import { writeFirmwareTables } from '../machine/boot/acpi.js';
 import { pcMemoryMap } from '../machine/boot/e820.js';
 
 const sum = (b: Uint8Array): number => b.reduce((s, x) => (s + x) & 0xff, 0);
@@ -67,7 +67,7 @@ function parse(mem: PhysMem, fp: number): Parsed {
 
 test('MP floating pointer is found in 0xF0000-0xFFFFF by a Linux-style scan', () => {
   const mem = new PhysMem(2 << 20);
-  writeFirmwareTables(mem, { cpus: 1 });
+  writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20 });
   const fp = scanMp(mem, 0xf0000, 0x10000);
   assert.ok(fp >= 0xf0000, 'found');
   assert.equal(scanMp(mem, 0x9fc00, 0x400), -1, 'nothing in the EBDA (no BIOS data there)');
@@ -75,7 +75,7 @@ test('MP floating pointer is found in 0xF0000-0xFFFFF by a Linux-style scan', ()
 
 test('MP configuration table describes the machine (1 CPU)', () => {
   const mem = new PhysMem(2 << 20);
-  writeFirmwareTables(mem, { cpus: 1, cpuSignature: 0x6f1, cpuFeatures: 0x0789fbff });
+  writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20, cpuSignature: 0x6f1, cpuFeatures: 0x0789fbff });
   const p = parse(mem, scanMp(mem, 0xf0000, 0x10000));
   assert.equal(p.lapic, 0xfee00000);
   assert.deepEqual(p.cpus, [{ id: 0, ver: 0x14, flags: 3, sig: 0x6f1, feat: 0x0789fbff }], 'enabled BSP');
@@ -94,7 +94,7 @@ test('MP configuration table describes the machine (1 CPU)', () => {
 
 test('MP table for 4 CPUs: one BSP, APIC IDs 0-3, I/O APIC ID after them', () => {
   const mem = new PhysMem(2 << 20);
-  const r = writeFirmwareTables(mem, { cpus: 4 });
+  const r = writeFirmwareTables(mem, { cpus: 4, ramBytes: 128 << 20 });
   const p = parse(mem, scanMp(mem, 0xf0000, 0x10000));
   assert.deepEqual(p.cpus.map((c) => [c.id, c.flags]), [[0, 3], [1, 1], [2, 1], [3, 1]]);
   assert.equal(p.ioapics[0].id, 4);
@@ -104,9 +104,117 @@ test('MP table for 4 CPUs: one BSP, APIC IDs 0-3, I/O APIC ID after them', () =>
 
 test('the table area lies in a range the e820 map reports as reserved', () => {
   const mem = new PhysMem(2 << 20);
-  const r = writeFirmwareTables(mem, { cpus: 1 });
+  const r = writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20 });
   const map = pcMemoryMap(128 << 20);
   const covering = map.find((e) => e.addr <= r.base && e.addr + e.size >= r.end);
   assert.ok(covering, 'one entry covers the tables');
   assert.equal(covering.type, 2, 'reserved');
+});
+
+// ------------------------------------------------------------------ ACPI (spec 6.x ch. 5, parsed by offset)
+/** Linux's acpi_find_root_pointer: "RSD PTR " on 16-byte boundaries in 0xE0000-0xFFFFF, checksum of the first 20 bytes. */
+function scanRsdp(mem: PhysMem): number {
+  for (let a = 0xe0000; a < 0x100000; a += 16) {
+    const b = mem.readBytes(a, 20);
+    if (str(b, 0, 8) === 'RSD PTR ' && sum(b) === 0) return a;
+  }
+  return -1;
+}
+/** A table at `a` with a valid checksum over its Length. */
+function table(mem: PhysMem, a: number, sig: string): Uint8Array {
+  const len = u32(mem.readBytes(a, 8), 4);
+  const t = mem.readBytes(a, len);
+  assert.equal(str(t, 0, 4), sig);
+  assert.equal(sum(t), 0, `${sig} checksum`);
+  return t;
+}
+function acpi(mem: PhysMem): Record<string, { at: number; t: Uint8Array }> {
+  const rp = scanRsdp(mem);
+  assert.ok(rp >= 0xe0000, 'RSDP found');
+  const r = mem.readBytes(rp, 20);
+  assert.equal(r[15], 0, 'RSDP revision 0 (ACPI 1.0: RSDT)');
+  const rsdtAt = u32(r, 16);
+  const rsdt = table(mem, rsdtAt, 'RSDT');
+  const out: Record<string, { at: number; t: Uint8Array }> = { RSDT: { at: rsdtAt, t: rsdt } };
+  for (let o = 36; o < rsdt.length; o += 4) {
+    const at = u32(rsdt, o);
+    const sig = str(mem.readBytes(at, 4), 0, 4);
+    out[sig] = { at, t: table(mem, at, sig) };
+  }
+  return out;
+}
+
+test('ACPI: RSDP → RSDT → FADT and MADT, all checksums valid', () => {
+  const mem = new PhysMem(2 << 20);
+  writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20 });
+  const t = acpi(mem);
+  assert.deepEqual(Object.keys(t).sort(), ['APIC', 'FACP', 'RSDT']);
+});
+
+test('ACPI FADT (revision 1 layout): SCI 9, no SMI_CMD, PM1a event/control and PM timer blocks, FACS, DSDT', () => {
+  const mem = new PhysMem(2 << 20);
+  writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20 });
+  const f = acpi(mem).FACP.t;
+  assert.equal(f.length, 116);
+  assert.equal(u16(f, 46), 9, 'SCI_INT');
+  assert.equal(u32(f, 48), 0, 'SMI_CMD');
+  assert.equal(u32(f, 56), 0x600, 'PM1a_EVT_BLK');
+  assert.equal(u32(f, 64), 0x604, 'PM1a_CNT_BLK');
+  assert.equal(u32(f, 76), 0x608, 'PM_TMR_BLK');
+  assert.deepEqual([f[88], f[89], f[91]], [4, 2, 4], 'PM1_EVT_LEN, PM1_CNT_LEN, PM_TMR_LEN');
+  assert.ok(u16(f, 96) > 100 && u16(f, 98) > 1000, 'C2/C3 not supported');
+  assert.equal(f[108], 0x32, 'CMOS century register');
+  assert.equal(u32(f, 112) & 0x100, 0, 'TMR_VAL_EXT clear: 24-bit PM timer');
+  const facsAt = u32(f, 36);
+  assert.equal(facsAt % 64, 0, 'FACS 64-byte aligned');
+  const facs = mem.readBytes(facsAt, 64);
+  assert.equal(str(facs, 0, 4), 'FACS');
+  assert.equal(u32(facs, 4), 64);
+  table(mem, u32(f, 40), 'DSDT');
+});
+
+test('ACPI MADT: local APIC, I/O APIC, IRQ0 → GSI 2, SCI IRQ9 level/high, LINT1 NMI', () => {
+  const mem = new PhysMem(2 << 20);
+  writeFirmwareTables(mem, { cpus: 2, ramBytes: 128 << 20 });
+  const m = acpi(mem).APIC.t;
+  assert.equal(u32(m, 36), 0xfee00000);
+  assert.equal(u32(m, 40) & 1, 1, 'PCAT_COMPAT');
+  const entries: number[][] = [];
+  for (let o = 44; o < m.length; o += m[o + 1]) entries.push([...m.subarray(o, o + m[o + 1])]);
+  assert.deepEqual(entries, [
+    [0, 8, 0, 0, 1, 0, 0, 0],                                  // processor 0, APIC ID 0, enabled
+    [0, 8, 1, 1, 1, 0, 0, 0],                                  // processor 1, APIC ID 1, enabled
+    [1, 12, 2, 0, 0x00, 0x00, 0xc0, 0xfe, 0, 0, 0, 0],         // I/O APIC ID 2 at 0xFEC00000, GSI base 0
+    [2, 10, 0, 0, 2, 0, 0, 0, 0, 0],                           // ISA IRQ0 → GSI 2, conforming
+    [2, 10, 0, 9, 9, 0, 0, 0, 0x0d, 0],                        // ISA IRQ9 → GSI 9, active high, level
+    [4, 6, 0xff, 0, 0, 1],                                     // NMI on LINT1 of all processors
+  ]);
+});
+
+test('ACPI DSDT AML equals what the ACPICA compiler (iasl 20200925) makes of the reference ASL', () => {
+  // ASL: Name (_S5, Package (0x04) {0x05, 0x05, Zero, Zero})
+  //      Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03")) Name (_UID, Zero)
+  //        Name (_CRS, ResourceTemplate () {
+  //          WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode, 0, 0, 0xFF, 0, 0x100,,,)
+  //          IO (Decode16, 0x0CF8, 0x0CF8, 0x01, 0x08,)
+  //          WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, 0, 0x0CF7, 0, 0x0CF8,,,, TypeStatic, DenseTranslation)
+  //          WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange, 0, 0x0D00, 0xFFFF, 0, 0xF300,,,, TypeStatic, DenseTranslation)
+  //          DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable, ReadWrite, 0, 0xA0000, 0xBFFFF, 0, 0x20000,,,, AddressRangeMemory, TypeStatic)
+  //          DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite, 0, 0x08000000, 0xFEBFFFFF, 0, 0xF6C00000,,,, AddressRangeMemory, TypeStatic) }) } }
+  const iasl = '085f53355f1208040a050a0500001046095f53425f5b824e0850434930085f4849440c41d00a03085f55494400085f4352531142070a6e880d00020c0000000000ff00000000014701f80cf80c0108880d00010c0300000000f70c0000f80c880d00010c030000000dffff000000f3871700000c030000000000000a00ffff0b000000000000000200871700000c010000000000000008ffffbffe000000000000c0f67900';
+  const mem = new PhysMem(2 << 20);
+  writeFirmwareTables(mem, { cpus: 1, ramBytes: 128 << 20 });
+  const f = acpi(mem).FACP.t;
+  const d = table(mem, u32(f, 40), 'DSDT');
+  assert.equal(Buffer.from(d.subarray(36)).toString('hex'), iasl);
+});
+
+test('tables fit the reserved BIOS area and can be left out (acpi: false)', () => {
+  const mem = new PhysMem(2 << 20);
+  const r = writeFirmwareTables(mem, { cpus: 15, ramBytes: 128 << 20 });
+  assert.ok(r.end <= 0x100000 && r.rsdp > 0);
+  const mem2 = new PhysMem(2 << 20);
+  const r2 = writeFirmwareTables(mem2, { cpus: 1, ramBytes: 128 << 20, acpi: false });
+  assert.equal(r2.rsdp, -1);
+  assert.equal(scanRsdp(mem2), -1);
 });

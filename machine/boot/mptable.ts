@@ -134,27 +134,3 @@ export function writeMpTable(mem: PhysMem, at: number, p: PlatformDescription): 
   return { floating: at, table, end: table + t.length };
 }
 
-/** Where the firmware tables go: the start of the BIOS area 0xF0000-0xFFFFF, which every memory map this machine reports (e820.ts, multiboot.ts) already marks reserved. */
-export const FIRMWARE_TABLES_BASE = 0xf0000;
-/** The tables stay below this address (room for 15 CPUs with a large margin). */
-export const FIRMWARE_TABLES_END = 0xf1000;
-
-export interface FirmwareTables {
-  mpFloating: number;
-  mpTable: number;
-  /** The RAM range the tables occupy: [base, end). */
-  base: number;
-  end: number;
-}
-
-/**
- * Write the platform's firmware tables into guest RAM: the MP floating pointer at 0xF0000 and the MP
- * configuration table after it. Call after RAM exists and before the guest runs; loaders do not
- * touch 0xF0000-0xFFFFF.
- */
-export function writeFirmwareTables(mem: PhysMem, p: PlatformDescription): FirmwareTables {
-  if (mem.size < FIRMWARE_TABLES_END) throw new Error('firmware tables need RAM up to 0xF1000');
-  const mp = writeMpTable(mem, FIRMWARE_TABLES_BASE, p);
-  if (mp.end > FIRMWARE_TABLES_END) throw new Error('firmware tables overflow their area');
-  return { mpFloating: mp.floating, mpTable: mp.table, base: FIRMWARE_TABLES_BASE, end: mp.end };
-}
