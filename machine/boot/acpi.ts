@@ -107,7 +107,8 @@ export function dsdtAml(o: AcpiOptions): number[] {
     ...wordAddr(1, 0x03, 0x0000, 0x0cf7),                                // I/O below the config ports (entire range)
     ...wordAddr(1, 0x03, 0x0d00, 0xffff),
     ...dwordMem(0x03, 0x000a0000, 0x000bffff),                           // VGA window: cacheable, read/write
-    ...dwordMem(0x01, pciMmioBase, 0xfebfffff),                          // PCI MMIO: non-cacheable, read/write
+    // PCI MMIO from the end of RAM to below the I/O APIC: non-cacheable, read/write (none if RAM reaches it).
+    ...(pciMmioBase < 0xfec00000 ? dwordMem(0x01, pciMmioBase, 0xfebfffff) : []),
     0x79, 0x00,                                                          // end tag
   ];
   return [

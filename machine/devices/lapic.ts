@@ -125,7 +125,8 @@ export class ApicBus implements MmioHandler {
   /** Make sure the 4 KiB page at `base` decodes to the local APICs. */
   mapWindow(base: number): void {
     if (this.mem === null || base >= 0x100000000 || this.windows.includes(base)) return;
-    this.mem.mapMmio(base, 0x1000, this);
+    // A base on top of another device's MMIO cannot be decoded here: the APIC is unreachable there.
+    try { this.mem.mapMmio(base, 0x1000, this); } catch { return; }
     this.windows.push(base);
     if (this.onMapChange) this.onMapChange();
   }
