@@ -57,6 +57,7 @@ export function exitDump(hv: Hypervisor, v: VCpu, headline: string): string {
   try {
     const lines = disassembleAt((lin) => v.readLinearByte(lin), csBase, rip, bits, { before: 3, after: 4 });
     L.push(`\tcode at CS:EIP (${bits}-bit):`);
+    if (lines.length === 0) L.push(`\t  (not readable: linear ${h(csBase + rip)} is not mapped by the guest's paging, or not guest RAM)`);
     for (const line of formatListing(lines, v.read(F.GUEST_CS_SELECTOR)).split('\n')) if (line.trim()) L.push(`\t  ${line}`);
   } catch (e) {
     L.push(`\tcode at CS:EIP: (cannot disassemble: ${(e as Error).message})`);

@@ -223,7 +223,6 @@ export class Hypervisor {
    */
   halt(v: VCpu, status: number, headline: string): void {
     const dump = exitDump(this, v, headline);
-    this.log(dump);
     for (const app of this.hypapps) app.onShutdown?.(this, headline);
     this.vmx.haltHost(dump, status);
   }
