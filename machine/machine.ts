@@ -250,6 +250,7 @@ export class Machine {
       switch (stop) {
         case Stop.TripleFault:
           return this.stopWith({ end: End.TripleFault, status: EXIT_STATUS.tripleFault, message: `${cpu.stopMessage}\n${dumpState(cpu)}` });
+        case Stop.Debug: return null; // the debugger stopped the CPU (debug/machine-target.ts knows why)
         case Stop.Unsupported:
           return this.stopWith({ end: End.Unsupported, status: EXIT_STATUS.unsupported, message: `${cpu.stopMessage}\n${dumpState(cpu)}` });
         case Stop.Halted: {

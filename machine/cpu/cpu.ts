@@ -43,6 +43,18 @@ export interface CpuHooks {
   onApicBaseWrite?: (lo: number, hi: number) => void;
 }
 
+/**
+ * Debugger hooks (debug/machine-target.ts). While `CPU.dbg` is null the run loop pays nothing (it is
+ * read once per run() call). While set: after() runs at the start of each loop iteration and
+ * reports a stop owed to what just happened (single step done, watchpoint hit); before() runs just
+ * before the instruction at CS:EIP executes (after pending events were delivered): < 0 stops there
+ * (breakpoint), > 0 runs one instruction at a time. Stops are at instruction boundaries (Stop.Debug).
+ */
+export interface CpuDebug {
+  after(c: CPU): boolean;
+  before(c: CPU): number;
+}
+
 export class Block {
   constructor(readonly insns: Insn[], readonly bytes: number, readonly pa: number) {}
 }
@@ -69,6 +81,8 @@ export class CPU extends CpuMmu {
   deliveryDepth = 0;
   /** The x87 FPU (fpu/x87.ts; instructions in ops/x87.ts). The machine wires `fpu.onFerr` to IRQ 13. */
   readonly fpu = new X87();
+  /** Debugger hooks, or null (see CpuDebug). Changed only between run() calls. */
+  dbg: CpuDebug | null = null;
 
   constructor(io: IoBus, clock: Clock) {
     super();
@@ -104,9 +118,11 @@ export class CPU extends CpuMmu {
    */
   run(until: number): Stop {
     const clock = this.clock;
+    const dbg = this.dbg;
     this.stop = Stop.None;
     while (clock.insns < until) {
       try {
+        if (dbg !== null && dbg.after(this)) return Stop.Debug;
         const nr = this.nonRoot;
         // Exits at an instruction boundary: VMX-preemption timer, NMI window, interrupt window (Vol3C 25.2).
         if (nr !== null && (nr.pin | nr.proc) !== 0 && boundaryExits(this, nr)) return Stop.VmExit;
@@ -119,6 +135,11 @@ export class CPU extends CpuMmu {
         const mtf = nr !== null && (nr.proc & PROC.MONITOR_TRAP_FLAG) !== 0;
         let max = until - clock.insns;
         if (shadow || tf || mtf) max = 1;
+        if (dbg !== null) {
+          const d = dbg.before(this);
+          if (d < 0) { this.intShadow = shadow; return Stop.Debug; } // breakpoint: resume will redo this boundary
+          if (d > 0) max = 1;
+        }
         this.shadowNow = shadow ? (this.shadowMovSs ? 2 : 1) : 0;
         this.execBlock(max);
         this.shadowNow = 0;

@@ -20,9 +20,20 @@ export const T_SLOW = 16;       // not plain RAM (MMIO, above RAM): go through P
 export const T_NODIRTY = 32;    // D bit clear: first write takes the slow path to set it
 export const T_NX = 64;         // execute-disable
 export const T_GLOBAL = 128;
+// Debugger watchpoints on the page (debug/machine-target.ts): in rdMask / wrMask, so watched pages
+// take the slow path, where `watch.access` sees the access. Always in the masks: zero cost otherwise.
+export const T_WATCH_R = 256;   // a read/access watchpoint: reads take the slow path
+export const T_WATCH_W = 512;   // a watchpoint: writes take the slow path
 const T_FLAGS = 0xfff;
 
 const TLB_LIST_MAX = 4096;
+
+/** The debugger's watchpoints as the MMU sees them: TLB flags for a linear page, and accesses on watched pages. */
+export interface MmuWatch {
+  pageFlags(page: number): number;
+  /** A slow-path access to [lin, lin+size) passed its translation (called only while `watch` is set). */
+  access(lin: number, size: number, write: boolean): void;
+}
 
 export class CpuMmu extends CpuFlags {
   mem!: PhysMem;
@@ -36,12 +47,14 @@ export class CpuMmu extends CpuFlags {
   private tlbCount = 0;
   private tlbOverflow = false;
   /** Fast-path masks for the current CPL (see module comment). */
-  rdMask = T_VALID | T_SLOW;
-  wrMask = T_VALID | T_SLOW | T_NOWRITE_S | T_NODIRTY;
+  rdMask = T_VALID | T_SLOW | T_WATCH_R;
+  wrMask = T_VALID | T_SLOW | T_NOWRITE_S | T_NODIRTY | T_WATCH_W;
   /** Bit per 32-byte chunk of RAM holding decoded code (index pa >>> 10, bit (pa >>> 5) & 31). */
   codeBits = new Int32Array(0);
   /** Set when a write hit decoded code: the run loop ends the current block. */
   blockStop = false;
+  /** Debugger watchpoints, or null (no cost: see T_WATCH_R). */
+  watch: MmuWatch | null = null;
 
   // Exception being raised (see raise()).
   excVector = 0;
@@ -71,11 +84,11 @@ export class CpuMmu extends CpuFlags {
   /** Recompute fast-path masks after CPL or CR0.WP changes. */
   updateMasks(): void {
     if (this.cpl === 3) {
-      this.rdMask = T_VALID | T_SLOW | T_NOUSER;
-      this.wrMask = T_VALID | T_SLOW | T_NOUSER | T_NOWRITE_U | T_NODIRTY;
+      this.rdMask = T_VALID | T_SLOW | T_NOUSER | T_WATCH_R;
+      this.wrMask = T_VALID | T_SLOW | T_NOUSER | T_NOWRITE_U | T_NODIRTY | T_WATCH_W;
     } else {
-      this.rdMask = T_VALID | T_SLOW;
-      this.wrMask = T_VALID | T_SLOW | T_NOWRITE_S | T_NODIRTY;
+      this.rdMask = T_VALID | T_SLOW | T_WATCH_R;
+      this.wrMask = T_VALID | T_SLOW | T_NOWRITE_S | T_NODIRTY | T_WATCH_W;
     }
   }
 
@@ -132,6 +145,7 @@ export class CpuMmu extends CpuFlags {
       }
       entry = this.entryFrom(r, access);
     }
+    if (this.watch !== null) entry |= this.watch.pageFlags(page);
     if (this.tlb[page] === 0) {
       if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page; else this.tlbOverflow = true;
     }
@@ -152,6 +166,7 @@ export class CpuMmu extends CpuFlags {
     let entry: number;
     if (pa >= 0x100000000 || !this.mem.isRamPage(pa)) entry = (pa >= 0x100000000 ? 0xfffff000 | f | T_SLOW : pa | f | T_SLOW) | 0;
     else entry = (pa | f) | 0;
+    if (this.watch !== null) entry |= this.watch.pageFlags(page);
     if (this.tlb[page] === 0) {
       if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page; else this.tlbOverflow = true;
     }
@@ -267,6 +282,7 @@ export class CpuMmu extends CpuFlags {
       // Crosses a page: translate both pages first (either may fault), then read bytewise.
       const pa0 = this.translate(lin, Access.Read, user);
       const pa1 = this.translate((lin + size - 1) | 0, Access.Read, user);
+      if (this.watch !== null) this.watch.access(lin, size, false);
       let v = 0;
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
@@ -275,7 +291,9 @@ export class CpuMmu extends CpuFlags {
       }
       return size === 4 ? v | 0 : v;
     }
-    return this.physRead(this.translate(lin, Access.Read, user), size);
+    const pa = this.translate(lin, Access.Read, user);
+    if (this.watch !== null) this.watch.access(lin, size, false);
+    return this.physRead(pa, size);
   }
 
   wrSlow(lin: number, size: number, v: number, user: boolean): void {
@@ -283,6 +301,7 @@ export class CpuMmu extends CpuFlags {
     if (((lin & 0xfff) + size) > 0x1000) {
       const pa0 = this.translate(lin, Access.Write, user);
       const pa1 = this.translate((lin + size - 1) | 0, Access.Write, user);
+      if (this.watch !== null) this.watch.access(lin, size, true);
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
         const pa = (l >>> 12) === (lin >>> 12) ? pa0 + k : pa1 - ((lin + size - 1 - l) | 0);
@@ -290,7 +309,9 @@ export class CpuMmu extends CpuFlags {
       }
       return;
     }
-    this.physWrite(this.translate(lin, Access.Write, user), size, v);
+    const pa = this.translate(lin, Access.Write, user);
+    if (this.watch !== null) this.watch.access(lin, size, true);
+    this.physWrite(pa, size, v);
   }
 
   physRead(pa: number, size: number): number {

@@ -20,6 +20,8 @@ export const FAULT = new CpuFault();
 export const enum Stop {
   None = 0, Budget = 1, Halted = 2, TripleFault = 3, Shutdown = 4, Unsupported = 5, Breakpoint = 6,
   Requested = 7, VmExit = 8,
+  /** The debugger stopped the run at an instruction boundary (breakpoint, watchpoint, single step). */
+  Debug = 9,
 }
 
 export class CpuState {

@@ -113,7 +113,7 @@ function movsBulk(c: CPU, src: number, size: number, step: number, max: number):
   const user = c.cpl === 3;
   const pS = c.translate(sLin, Access.Read, user);
   const pD = c.translate(dLin, Access.Write, user);
-  if (!c.mem.isRamPage(pS) || !c.mem.isRamPage(pD)) return -m;
+  if (!c.mem.isRamPage(pS) || !c.mem.isRamPage(pD) || c.watch !== null) return -m; // watchpoints: element by element
   // Overlap where the destination runs ahead of the source: element order replicates data, which a
   // memmove does not; so move at most `distance` bytes at a time (each chunk then reads only bytes
   // written by earlier chunks, as the element loop would).
@@ -178,7 +178,7 @@ function stosBulk(c: CPU, size: number, step: number, max: number): number {
   const m = span(c, SEG.ES, di, dLin, size, step, max, true);
   if (m < 2) return 0;
   const pD = c.translate(dLin, Access.Write, c.cpl === 3);
-  if (!c.mem.isRamPage(pD)) return -m;
+  if (!c.mem.isRamPage(pD) || c.watch !== null) return -m; // watchpoints: element by element
   const len = m * size;
   const d0 = step > 0 ? pD : pD - (len - size);
   fill(c, d0, len, size, getAcc(c, size));

@@ -1,0 +1,165 @@
+// Debian's gdb against `tsvisor run --gdb` (cli/gdb-server.ts, debug/gdb-stub.ts): gdb in batch
+// mode drives the test guests guests/dbg-target.asm and guests/dbg-triple.asm. Expected addresses
+// come from nasm's own symbol map of the guest (an ELF symbol file is built from it for gdb),
+// instruction lengths and values from the guest source. Every session ends by letting the guest run
+// to its end, and its serial output must equal a run without the debugger.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { guestSymbols, printed, runGdb, startTsvisor } from './harness/gdb.js';
+import { runGuest } from './harness/guest.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+const bin = (n: string): string => join(root, 'build', 'guests', `${n}.bin`);
+const tmp = mkdtempSync(join(tmpdir(), 'tsvisor-gdbtest-'));
+
+test('gdb is installed (scripts/setup.sh installs it)', () => {
+  assert.equal(spawnSync('gdb', ['--version']).status, 0, 'gdb missing: run scripts/setup.sh');
+});
+
+const target = guestSymbols('dbg-target');
+const sym = (n: string): number => { const v = target.syms.get(n); assert.ok(v !== undefined, `symbol ${n}`); return v; };
+const bare = runGuest(new Uint8Array(readFileSync(bin('dbg-target'))), { memMiB: 64 }).serial;
+
+/** Run a gdb session on dbg-target, then check the guest ran to its normal end with the bare run's output. */
+async function session(name: string, commands: string[]): Promise<string> {
+  const serial = join(tmp, `${name}.serial`);
+  const t = await startTsvisor(['--kernel', bin('dbg-target'), '--mem', '64', '--gdb-wait', '--serial', `file:${serial}`]);
+  const r = runGdb(t.port, [...commands, 'delete', 'continue'], { symbols: target.elf });
+  const status = await t.exit;
+  assert.match(r.out, /exited with code 01/, `the guest did not run to its end:\n${r.out}\n${t.stderr()}`);
+  assert.equal(status, 1, `tsvisor exit status\n${t.stderr()}`);
+  assert.equal(readFileSync(serial, 'latin1'), bare, 'serial output differs from the run without the debugger');
+  return r.out;
+}
+
+test('break at a symbol and an address; registers and memory through PAE paging', async () => {
+  const out = await session('break', [
+    'break dbg_paged', 'continue',
+    'printf "PC=%x\\n", $pc', 'printf "CR0=%x\\n", $cr0', 'printf "CR3=%x\\n", $cr3', 'printf "CR4=%x\\n", $cr4',
+    'printf "MAGIC=%x\\n", *(unsigned int *)0xc0000040',
+    'monitor walk 0xc0000040', 'monitor phys 0x300040 4',
+    `break *0x${sym('dbg_loop_done').toString(16)}`, 'continue',
+    'printf "PC2=%x\\n", $pc', 'printf "ECX=%x\\n", $ecx', 'printf "COUNTER=%x\\n", *(unsigned int *)0xc0000020',
+    'set *(unsigned int *)0xc0000020 = 5',
+  ]);
+  const v = printed(out);
+  assert.equal(v.get('PC'), sym('dbg_paged'));
+  assert.equal((v.get('CR0')! & 0x80000001) >>> 0, 0x80000001, 'CR0.PG and PE');
+  assert.equal(v.get('CR3'), 0x200000);
+  assert.equal(v.get('CR4'), 0x20, 'CR4 = PAE');
+  assert.equal(v.get('MAGIC'), 0x5ca1ab1e, 'C0000040H read through the 4 KiB alias');
+  // The walk: PDPTE 3 -> PD at 202000H, PDE 0 -> PT at 203000H, PTE 0 -> 300000H (the guest's tables).
+  assert.match(out, /PDPTE\s+3 .* 0000000000202001 {2}P {2}-> page directory 0x00202000/);
+  assert.match(out, /PDE\s+0 @0x00202000 {2}0000000000203003 {2}P RW {2}-> page table 0x00203000/); // not accessed yet
+  assert.match(out, /PTE\s+0 @0x00203000 {2}0000000000300003 {2}P RW {2}-> 4 KiB page 0x00300000/);
+  assert.match(out, /=> physical 0x00300040 \(4 KiB page; supervisor, writable, executable\)/);
+  assert.match(out, /000300040 {2}1e ab a1 5c/);
+  assert.equal(v.get('PC2'), sym('dbg_loop_done'));
+  assert.equal(v.get('ECX'), 0, 'LOOP ran ECX down to 0');
+  assert.equal(v.get('COUNTER'), 5);
+});
+
+test('hardware watchpoints (write and read) and a hardware breakpoint; the guest keeps its own DR0/DR7', async () => {
+  const out = await session('watch', [
+    'break dbg_paged', 'continue', 'delete',
+    'rwatch *(int *)0xc0000040', 'watch *(int *)0xc0000020',
+    'continue', 'printf "R_PC=%x\\n", $pc',
+    'continue', 'printf "W1_PC=%x\\n", $pc', 'printf "DR0=%x\\n", $dr0', 'printf "DR7=%x\\n", $dr7',
+    'continue', 'printf "W2_PC=%x\\n", $pc', 'printf "W2_ECX=%x\\n", $ecx',
+    'delete', `hbreak *0x${sym('dbg_loop_done').toString(16)}`, 'continue', 'printf "HB_PC=%x\\n", $pc',
+  ]);
+  const v = printed(out);
+  // mov eax, [imm32] is A1 imm32 (5 bytes): the read trap is reported after it.
+  assert.equal(v.get('R_PC'), sym('dbg_paged') + 5);
+  assert.match(out, /Hardware read watchpoint \d+: \*\(int \*\)0xc0000040\s+Value = 1554098974/);
+  // inc dword [imm32] is FF 05 imm32 (6 bytes): stops after each increment, before LOOP.
+  assert.equal(v.get('W1_PC'), sym('dbg_loop') + 6);
+  assert.match(out, /Old value = 0\s+New value = 1/);
+  assert.match(out, /Old value = 1\s+New value = 2/);
+  assert.equal(v.get('W2_PC'), sym('dbg_loop') + 6);
+  assert.equal(v.get('W2_ECX'), 4, 'second increment: LOOP decremented ECX once');
+  assert.equal(v.get('DR0'), 0xdeadbeef, "the guest's DR0");
+  assert.equal(v.get('DR7'), 0x401, "the guest's DR7");
+  assert.match(out, /Hardware assisted breakpoint \d+ at/);
+  assert.equal(v.get('HB_PC'), sym('dbg_loop_done'));
+});
+
+test('single-step over the switch from real mode to 32-bit protected mode', async () => {
+  const setpe = sym('dbg_rm_setpe_lin');
+  const out = await session('step', [
+    `break *0x${setpe.toString(16)}`, 'continue',
+    'printf "A_PC=%x\\n", $pc', 'printf "A_CS=%x\\n", $cs', 'printf "A_CR0=%x\\n", $cr0',
+    'stepi', 'printf "B_PC=%x\\n", $pc', 'printf "B_CS=%x\\n", $cs', 'printf "B_CR0=%x\\n", $cr0', 'printf "B_CSBASE=%x\\n", $cs_base',
+    'stepi', 'printf "C_PC=%x\\n", $pc', 'printf "C_CS=%x\\n", $cs', 'printf "C_CSAR=%x\\n", $cs_ar', 'printf "C_CSBASE=%x\\n", $cs_base',
+  ]);
+  const v = printed(out);
+  assert.equal(v.get('A_PC'), setpe);
+  assert.equal(v.get('A_CS'), 0x1f00);
+  assert.equal(v.get('A_CR0')! & 1, 0, 'real mode before MOV CR0');
+  assert.equal(v.get('B_PC'), setpe + 3, 'MOV CR0, EAX is 0F 22 C0');
+  assert.equal(v.get('B_CS'), 0x1f00, 'CS unchanged until the far jump');
+  assert.equal(v.get('B_CSBASE'), 0x1f000);
+  assert.equal(v.get('B_CR0')! & 1, 1, 'PE set');
+  assert.equal(v.get('C_PC'), sym('pm_back'), 'the far jump lands at pm_back');
+  assert.equal(v.get('C_CS'), 0x08, 'CS = T_CODE32');
+  assert.equal(v.get('C_CSBASE'), 0);
+  assert.equal(v.get('C_CSAR')! & 0x4000, 0x4000, 'CS.D = 1: 32-bit code');
+});
+
+test('a breakpoint inside real-mode code: linear PC, CS base, 16-bit disassembly', async () => {
+  const work = sym('dbg_rm_work_lin');
+  const xml = join(tmp, 'i8086.xml'), xml32 = join(tmp, 'i386.xml');
+  for (const [arch, file] of [['i8086', xml], ['i386', xml32]]) {
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'tsvisor.mjs'), 'gdb-xml', arch], { encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    writeFileSync(file, r.stdout);
+  }
+  const out = await session('real', [
+    `break *0x${work.toString(16)}`, 'continue',
+    'printf "PC=%x\\n", $pc', 'printf "CS=%x\\n", $cs', 'printf "EIPOFF=%x\\n", $eip_offset', 'printf "CSBASE=%x\\n", $cs_base',
+    'printf "AX=%x\\n", $eax & 0xffff',
+    `set tdesc filename ${xml}`, 'x/3i $pc', 'monitor disas', `set tdesc filename ${xml32}`,
+  ]);
+  const v = printed(out);
+  assert.equal(v.get('PC'), work, '$pc is the linear address CS.base + IP');
+  assert.equal(v.get('CS'), 0x1f00);
+  assert.equal(v.get('CSBASE'), 0x1f000);
+  assert.equal(v.get('EIPOFF'), work - 0x1f000, 'EIP offset within CS');
+  assert.equal(v.get('AX'), 0x1f00, 'AX = CS (mov ax, cs)');
+  // rm_work: mov [RM(r_work)], ax is A3 disp16 (3 bytes), xor ax, ax 31 C0 (2), mov cx, 5 B9 imm16.
+  const rw = sym('r_work') - sym('rm_blob') + 0x1000;
+  const h = (n: number): string => n.toString(16);
+  assert.match(out, new RegExp(`=> 0x${h(work)}:\\s+mov\\s+%ax,0x${h(rw)}\\s+0x${h(work + 3)}:\\s+xor\\s+%ax,%ax\\s+0x${h(work + 5)}:\\s+mov\\s+\\$0x5,%cx`));
+  assert.match(out, new RegExp(`=> 1f00:${h(work - 0x1f000)}  a3${h(rw & 0xff).padStart(2, '0')}${h(rw >> 8).padStart(2, '0')}\\s+mov \\[0x${h(rw)}\\], ax`));
+});
+
+test('attach after a triple fault: the stop reason, registers at the faulting UD2, memory through 2-level paging', async () => {
+  const triple = guestSymbols('dbg-triple');
+  const t = await startTsvisor(['--kernel', bin('dbg-triple'), '--mem', '64', '--serial', `file:${join(tmp, 'triple.serial')}`]);
+  await t.waitFor(/waiting for gdb .* to inspect it/);
+  assert.match(t.stderr(), /triple-fault: triple fault: #UD → #GP → #GP → #GP/);
+  const r = runGdb(t.port, [
+    'printf "PC=%x\\n", $pc', 'printf "EAX=%x\\n", $eax', 'printf "EBX=%x\\n", $ebx', 'printf "CR3=%x\\n", $cr3',
+    'x/s 0x80000080', 'monitor why', 'monitor walk 0x80000080', 'continue', 'kill',
+  ], { symbols: triple.elf });
+  const status = await t.exit;
+  const v = printed(r.out);
+  assert.equal(v.get('PC'), triple.syms.get('dbg_crash'), 'EIP at the UD2 that started it');
+  assert.equal(v.get('EAX'), 0x600df00d);
+  assert.equal(v.get('EBX'), 0xb0b0b0b0);
+  assert.equal(v.get('CR3'), 0x200000);
+  assert.match(r.out, /0x80000080:\s+"loop of faults ends here"/);
+  assert.match(r.out, /the machine stopped for good: triple-fault \(exit status 6\)/);
+  assert.match(r.out, /PDE\s+512 @0x00200800 {2}00201023 {2}P RW A {2}-> page table 0x00201000/); // A: the guest read through it
+  assert.match(r.out, /PTE\s+0 @0x00201000 {2}00310023 {2}P RW A {2}-> 4 KiB page 0x00310000/);
+  assert.match(r.out, /=> physical 0x00310080/);
+  // continue: the machine cannot; gdb is told why, with SIGSEGV.
+  assert.match(r.out, /tsvisor: the machine stopped: triple-fault/);
+  assert.match(r.out, /Program received signal SIGSEGV/);
+  assert.equal(status, 6, 'the run ends with the triple-fault status once gdb leaves');
+});
