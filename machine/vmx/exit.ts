@@ -54,6 +54,9 @@ const PDPTE_FIELDS: VmcsField[] = [F.GUEST_PDPTE0, F.GUEST_PDPTE1, F.GUEST_PDPTE
 export function vmExit(u: VmxUnit, reason: number): void {
   const c = u.cpu, v = u.current!, x = u.x, nr = u.nr;
   const rip = x.ripValid ? x.rip : c.eip;
+  // Virtual time: a VM exit and the host's handling cost one instruction's worth (1 ns), so an
+  // instruction the host emulates takes the time it would take bare.
+  c.clock.insns++;
 
   // 27.2: exit information.
   v.set(F.VM_EXIT_REASON, reason);
