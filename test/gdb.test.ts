@@ -26,10 +26,11 @@ const sym = (n: string): number => { const v = target.syms.get(n); assert.ok(v !
 const bare = runGuest(new Uint8Array(readFileSync(bin('dbg-target'))), { memMiB: 64 }).serial;
 
 /** Run a gdb session on dbg-target, then check the guest ran to its normal end with the bare run's output. */
-async function session(name: string, commands: string[]): Promise<string> {
+async function session(name: string, commands: string[], extra: string[] = []): Promise<string> {
   const serial = join(tmp, `${name}.serial`);
-  const t = await startTsvisor(['--kernel', bin('dbg-target'), '--mem', '64', '--gdb-wait', '--serial', `file:${serial}`]);
-  const r = runGdb(t.port, [...commands, 'delete', 'continue'], { symbols: target.elf });
+  const t = await startTsvisor(['--kernel', bin('dbg-target'), '--mem', '64', '--gdb-wait', '--serial', `file:${serial}`, ...extra]);
+  let r;
+  try { r = runGdb(t.port, [...commands, 'delete', 'continue'], { symbols: target.elf }); } finally { setTimeout(() => t.proc.kill(), 30000).unref(); }
   const status = await t.exit;
   assert.match(r.out, /exited with code 01/, `the guest did not run to its end:\n${r.out}\n${t.stderr()}`);
   assert.equal(status, 1, `tsvisor exit status\n${t.stderr()}`);
@@ -37,8 +38,12 @@ async function session(name: string, commands: string[]): Promise<string> {
   return r.out;
 }
 
-test('break at a symbol and an address; registers and memory through PAE paging', async () => {
-  const out = await session('break', [
+/** The guest runs under the hypervisor (the CLI's default), or bare. */
+const MODES: [string, string[]][] = [['under the hypervisor', []], ['bare', ['--no-hypervisor']]];
+
+for (const [mode, extra] of MODES) {
+test(`${mode}: break at a symbol and an address; registers and memory through PAE paging`, async () => {
+  const out = await session(`break-${extra.length}`, [
     'break dbg_paged', 'continue',
     'printf "PC=%x\\n", $pc', 'printf "CR0=%x\\n", $cr0', 'printf "CR3=%x\\n", $cr3', 'printf "CR4=%x\\n", $cr4',
     'printf "MAGIC=%x\\n", *(unsigned int *)0xc0000040',
@@ -46,33 +51,35 @@ test('break at a symbol and an address; registers and memory through PAE paging'
     `break *0x${sym('dbg_loop_done').toString(16)}`, 'continue',
     'printf "PC2=%x\\n", $pc', 'printf "ECX=%x\\n", $ecx', 'printf "COUNTER=%x\\n", *(unsigned int *)0xc0000020',
     'set *(unsigned int *)0xc0000020 = 5',
-  ]);
+  ], extra);
   const v = printed(out);
   assert.equal(v.get('PC'), sym('dbg_paged'));
   assert.equal((v.get('CR0')! & 0x80000001) >>> 0, 0x80000001, 'CR0.PG and PE');
   assert.equal(v.get('CR3'), 0x200000);
-  assert.equal(v.get('CR4'), 0x20, 'CR4 = PAE');
+  // CR4 as the processor has it: under the hypervisor VMXE (bit 13) too, which the guest reads as 0 (shadow).
+  assert.equal(v.get('CR4'), extra.length ? 0x20 : 0x2020, 'CR4 = PAE (+ VMXE under the hypervisor)');
   assert.equal(v.get('MAGIC'), 0x5ca1ab1e, 'C0000040H read through the 4 KiB alias');
   // The walk: PDPTE 3 -> PD at 202000H, PDE 0 -> PT at 203000H, PTE 0 -> 300000H (the guest's tables).
   assert.match(out, /PDPTE\s+3 .* 0000000000202001 {2}P {2}-> page directory 0x00202000/);
   assert.match(out, /PDE\s+0 @0x00202000 {2}0000000000203003 {2}P RW {2}-> page table 0x00203000/); // not accessed yet
   assert.match(out, /PTE\s+0 @0x00203000 {2}0000000000300003 {2}P RW {2}-> 4 KiB page 0x00300000/);
-  assert.match(out, /=> physical 0x00300040 \(4 KiB page; supervisor, writable, executable\)/);
+  assert.match(out, /=> (guest-)?physical 0x00300040 \(4 KiB page; supervisor, writable, executable\)/);
+  if (!extra.length) assert.match(out, /=> host-physical 0x00300040/, 'EPT identity map');
   assert.match(out, /000300040 {2}1e ab a1 5c/);
   assert.equal(v.get('PC2'), sym('dbg_loop_done'));
   assert.equal(v.get('ECX'), 0, 'LOOP ran ECX down to 0');
   assert.equal(v.get('COUNTER'), 5);
 });
 
-test('hardware watchpoints (write and read) and a hardware breakpoint; the guest keeps its own DR0/DR7', async () => {
-  const out = await session('watch', [
+test(`${mode}: hardware watchpoints (write and read) and a hardware breakpoint; the guest keeps its own DR0/DR7`, async () => {
+  const out = await session(`watch-${extra.length}`, [
     'break dbg_paged', 'continue', 'delete',
     'rwatch *(int *)0xc0000040', 'watch *(int *)0xc0000020',
     'continue', 'printf "R_PC=%x\\n", $pc',
     'continue', 'printf "W1_PC=%x\\n", $pc', 'printf "DR0=%x\\n", $dr0', 'printf "DR7=%x\\n", $dr7',
     'continue', 'printf "W2_PC=%x\\n", $pc', 'printf "W2_ECX=%x\\n", $ecx',
     'delete', `hbreak *0x${sym('dbg_loop_done').toString(16)}`, 'continue', 'printf "HB_PC=%x\\n", $pc',
-  ]);
+  ], extra);
   const v = printed(out);
   // mov eax, [imm32] is A1 imm32 (5 bytes): the read trap is reported after it.
   assert.equal(v.get('R_PC'), sym('dbg_paged') + 5);
@@ -89,14 +96,14 @@ test('hardware watchpoints (write and read) and a hardware breakpoint; the guest
   assert.equal(v.get('HB_PC'), sym('dbg_loop_done'));
 });
 
-test('single-step over the switch from real mode to 32-bit protected mode', async () => {
+test(`${mode}: single-step over the switch from real mode to 32-bit protected mode`, async () => {
   const setpe = sym('dbg_rm_setpe_lin');
-  const out = await session('step', [
+  const out = await session(`step-${extra.length}`, [
     `break *0x${setpe.toString(16)}`, 'continue',
     'printf "A_PC=%x\\n", $pc', 'printf "A_CS=%x\\n", $cs', 'printf "A_CR0=%x\\n", $cr0',
     'stepi', 'printf "B_PC=%x\\n", $pc', 'printf "B_CS=%x\\n", $cs', 'printf "B_CR0=%x\\n", $cr0', 'printf "B_CSBASE=%x\\n", $cs_base',
     'stepi', 'printf "C_PC=%x\\n", $pc', 'printf "C_CS=%x\\n", $cs', 'printf "C_CSAR=%x\\n", $cs_ar', 'printf "C_CSBASE=%x\\n", $cs_base',
-  ]);
+  ], extra);
   const v = printed(out);
   assert.equal(v.get('A_PC'), setpe);
   assert.equal(v.get('A_CS'), 0x1f00);
@@ -111,7 +118,7 @@ test('single-step over the switch from real mode to 32-bit protected mode', asyn
   assert.equal(v.get('C_CSAR')! & 0x4000, 0x4000, 'CS.D = 1: 32-bit code');
 });
 
-test('a breakpoint inside real-mode code: linear PC, CS base, 16-bit disassembly', async () => {
+test(`${mode}: a breakpoint inside real-mode code: linear PC, CS base, 16-bit disassembly`, async () => {
   const work = sym('dbg_rm_work_lin');
   const xml = join(tmp, 'i8086.xml'), xml32 = join(tmp, 'i386.xml');
   for (const [arch, file] of [['i8086', xml], ['i386', xml32]]) {
@@ -119,12 +126,12 @@ test('a breakpoint inside real-mode code: linear PC, CS base, 16-bit disassembly
     assert.equal(r.status, 0);
     writeFileSync(file, r.stdout);
   }
-  const out = await session('real', [
+  const out = await session(`real-${extra.length}`, [
     `break *0x${work.toString(16)}`, 'continue',
     'printf "PC=%x\\n", $pc', 'printf "CS=%x\\n", $cs', 'printf "EIPOFF=%x\\n", $eip_offset', 'printf "CSBASE=%x\\n", $cs_base',
     'printf "AX=%x\\n", $eax & 0xffff',
     `set tdesc filename ${xml}`, 'x/3i $pc', 'monitor disas', `set tdesc filename ${xml32}`,
-  ]);
+  ], extra);
   const v = printed(out);
   assert.equal(v.get('PC'), work, '$pc is the linear address CS.base + IP');
   assert.equal(v.get('CS'), 0x1f00);
@@ -138,14 +145,16 @@ test('a breakpoint inside real-mode code: linear PC, CS base, 16-bit disassembly
   assert.match(out, new RegExp(`=> 1f00:${h(work - 0x1f000)}  a3${h(rw & 0xff).padStart(2, '0')}${h(rw >> 8).padStart(2, '0')}\\s+mov \\[0x${h(rw)}\\], ax`));
 });
 
-test('attach after a triple fault: the stop reason, registers at the faulting UD2, memory through 2-level paging', async () => {
+test(`${mode}: attach after a triple fault: the stop reason, registers at the faulting UD2, memory through 2-level paging`, async () => {
   const triple = guestSymbols('dbg-triple');
-  const t = await startTsvisor(['--kernel', bin('dbg-triple'), '--mem', '64', '--serial', `file:${join(tmp, 'triple.serial')}`]);
+  const t = await startTsvisor(['--kernel', bin('dbg-triple'), '--mem', '64', '--serial', `file:${join(tmp, `triple-${extra.length}.serial`)}`, ...extra]);
+  setTimeout(() => t.proc.kill(), 60000).unref();
   await t.waitFor(/waiting for gdb .* to inspect it/);
-  assert.match(t.stderr(), /triple-fault: triple fault: #UD → #GP → #GP → #GP/);
+  // Bare: the CPU's shutdown. Hypervised: the TRIPLE_FAULT VM exit the hypervisor does not handle.
+  assert.match(t.stderr(), extra.length ? /triple-fault: triple fault: #UD → #GP → #GP → #GP/ : /Unhandled intercept: 0x00000002 \(TRIPLE_FAULT\)/);
   const r = runGdb(t.port, [
     'printf "PC=%x\\n", $pc', 'printf "EAX=%x\\n", $eax', 'printf "EBX=%x\\n", $ebx', 'printf "CR3=%x\\n", $cr3',
-    'x/s 0x80000080', 'monitor why', 'monitor walk 0x80000080', 'continue', 'kill',
+    'x/s 0x80000080', 'monitor why', 'monitor walk 0x80000080', 'monitor exits 4', 'monitor vmcs', 'continue', 'kill',
   ], { symbols: triple.elf });
   const status = await t.exit;
   const v = printed(r.out);
@@ -157,9 +166,19 @@ test('attach after a triple fault: the stop reason, registers at the faulting UD
   assert.match(r.out, /the machine stopped for good: triple-fault \(exit status 6\)/);
   assert.match(r.out, /PDE\s+512 @0x00200800 {2}00201023 {2}P RW A {2}-> page table 0x00201000/); // A: the guest read through it
   assert.match(r.out, /PTE\s+0 @0x00201000 {2}00310023 {2}P RW A {2}-> 4 KiB page 0x00310000/);
-  assert.match(r.out, /=> physical 0x00310080/);
+  assert.match(r.out, /=> (guest-)?physical 0x00310080/);
   // continue: the machine cannot; gdb is told why, with SIGSEGV.
   assert.match(r.out, /tsvisor: the machine stopped: triple-fault/);
   assert.match(r.out, /Program received signal SIGSEGV/);
   assert.equal(status, 6, 'the run ends with the triple-fault status once gdb leaves');
+  if (extra.length === 0) {
+    // The processor is in the host state: gdb shows the guest from the VMCS, whose exit is recorded.
+    assert.match(r.out, /TRIPLE_FAULT\s+0x00000000 {2}0x00100725/);
+    assert.match(r.out, /VM_EXIT_REASON\s+4402 {2}0x00000002\s+TRIPLE_FAULT/);
+    assert.match(r.out, /GUEST_RIP\s+681e {2}0x00100725/);
+  } else {
+    assert.match(r.out, /no VM exits yet/);
+    assert.match(r.out, /not in VMX operation/);
+  }
 });
+}
