@@ -189,7 +189,7 @@ async function runCommand(argv: string[]): Promise<number> {
       const e = await dbg.runGdb({ flush, quit: () => quit, log: (l) => process.stderr.write(`tsvisor: ${l}\n`),
         onFailure: (r) => { shown = true; report(r, false); } });
       if ('quit' in e) { process.stderr.write(`\ntsvisor: ${e.quit}\n`); dbg.atEnd(null); return 0; }
-      if (shown) { dbg.atEnd(e.result); return e.result.status; }
+      if (shown) { hv?.shutdown(e.result.end); dbg.atEnd(e.result); return e.result.status; }
       return done(e.result);
     }
     for (;;) {

@@ -6,6 +6,7 @@ import type { MachineTarget } from './machine-target.js';
 import { AR, CR0, CR4, EFER } from '../machine/cpu/arch.js';
 import { Mode } from '../machine/cpu/state.js';
 import { bitNames } from '../machine/vmx/controls.js';
+import { F } from '../machine/vmx/vmcs-fields.js';
 import { flagsString } from './dump.js';
 import { formatWalk } from './pagewalk.js';
 import { arText, exitReport, formatCurrentVmcs } from './vmcs-dump.js';
@@ -127,6 +128,12 @@ export function regsText(t: MachineTarget): string {
   L.push(`  GDTR base=${hx(r('gdtr_base'))} limit=${hx(r('gdtr_limit'), 4)}  IDTR base=${hx(r('idtr_base'))} limit=${hx(r('idtr_limit'), 4)}`);
   L.push(`  CR0=${hx(r('cr0'))} [${bitNames(r('cr0'), CR0).join(' ') || '-'}]  CR2=${hx(r('cr2'))}  CR3=${hx(r('cr3'))}`);
   L.push(`  CR4=${hx(r('cr4'))} [${bitNames(r('cr4'), CR4).join(' ') || '-'}]  EFER=${hx(r('efer'))} [${bitNames(r('efer'), EFER).join(' ') || '-'}]`);
+  const nr = t.cpu.nonRoot, v = t.m.vmx.current;
+  if (nr !== null) L.push(`  (the guest reads CR0=${hx(nr.cr0View(r('cr0')))} CR4=${hx(nr.cr4View(r('cr4')))}: bits owned by the hypervisor come from the read shadows)`);
+  else if (t.regView() === 'vmcs-guest' && v !== null) {
+    const m0 = v.get(F.CR0_GUEST_HOST_MASK), m4 = v.get(F.CR4_GUEST_HOST_MASK);
+    L.push(`  (the guest reads CR0=${hx((r('cr0') & ~m0) | (v.get(F.CR0_READ_SHADOW) & m0))} CR4=${hx((r('cr4') & ~m4) | (v.get(F.CR4_READ_SHADOW) & m4))}: bits owned by the hypervisor come from the read shadows)`);
+  }
   L.push(`  DR0=${hx(r('dr0'))} DR1=${hx(r('dr1'))} DR2=${hx(r('dr2'))} DR3=${hx(r('dr3'))} DR6=${hx(r('dr6'))} DR7=${hx(r('dr7'))}`);
   const f = t.cpu.fpu;
   L.push(`  x87 FCW=${hx(f.cw, 4)} FSW=${hx(f.status, 4)} FTW=${hx(f.tagWord(), 4)} TOP=${f.top} FIP=${hx(f.fcs, 4)}:${hx(f.fip)} FDP=${hx(f.fds, 4)}:${hx(f.fdp)} FOP=${hx(f.fop, 3)}`);

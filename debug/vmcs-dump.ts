@@ -21,9 +21,10 @@ import { disassembleAt, formatListing } from './disasm.js';
 
 const hx = (v: number, w = 8): string => '0x' + Math.floor(v).toString(16).padStart(w, '0');
 
-/** Value text by field width: 16-bit 4 digits, 32-bit and natural 8, 64-bit 16. */
-export function fieldValueText(f: VmcsField, v: number): string {
-  return hx(v, f.width === Width.W16 ? 4 : f.width === Width.W64 ? 16 : 8);
+/** Value text by field width: 16-bit 4 digits, 32-bit and natural 8, 64-bit 16 (from the exact halves). */
+export function fieldValueText(f: VmcsField, v: Vmcs): string {
+  if (f.width === Width.W64) return '0x' + (v.getHi(f) >>> 0).toString(16).padStart(8, '0') + (v.get32(f) >>> 0).toString(16).padStart(8, '0');
+  return hx(v.get(f), f.width === Width.W16 ? 4 : 8);
 }
 
 const SYS_NAMES: Record<number, string> = Object.fromEntries(Object.entries(SYS_TYPE).map(([k, v]) => [v, k]));
@@ -96,7 +97,7 @@ export function fieldNote(f: VmcsField, v: number, vmcs?: Vmcs): string {
       return `PML4 ${hx(Math.floor(v / 4096) * 4096)}, memtype ${mt === 6 ? 'WB' : mt === 0 ? 'UC' : mt}, ` +
         `${((lo & EPTP.WALK_LENGTH_MASK) >>> EPTP.WALK_LENGTH_SHIFT) + 1}-level walk${lo & EPTP.ENABLE_AD ? ', A/D flags' : ''}`;
     }
-    case 'VMCS_LINK_POINTER': return v === 2 ** 64 - 1 ? 'none (all ones)' : ''; // exact halves: the nearest double
+    case 'VMCS_LINK_POINTER': return vmcs !== undefined && vmcs.get32(f) === -1 && vmcs.getHi(f) === -1 ? 'none (all ones)' : '';
     default: return '';
   }
 }
@@ -118,7 +119,7 @@ export function formatVmcs(v: Vmcs, opts: { title?: string } = {}): string {
       if (f.type !== a.type) continue;
       const val = v.get(f);
       const note = fieldNote(f, val, v);
-      lines.push(`  ${f.name.padEnd(36)} ${f.encoding.toString(16).padStart(4, '0')}  ${fieldValueText(f, val).padEnd(18)}${note ? ' ' + note : ''}`.trimEnd());
+      lines.push(`  ${f.name.padEnd(36)} ${f.encoding.toString(16).padStart(4, '0')}  ${fieldValueText(f, v).padEnd(18)}${note ? ' ' + note : ''}`.trimEnd());
     }
   }
   return lines.join('\n');
