@@ -6,7 +6,7 @@ import { CR0, CR4 } from '../cpu/arch.js';
 import {
   ENTRY_CTL, ENTRY_CTL_DEFAULT1, EXIT_CTL, EXIT_CTL_DEFAULT1, MEMTYPE, PIN, PIN_DEFAULT1, PROC, PROC2, PROC_DEFAULT1, VMX_MSR,
 } from './controls.js';
-import { VMCS_FIELDS } from './vmcs-fields.js';
+import { VMCS_FIELDS, type VmcsField } from './vmcs-fields.js';
 import { MAXPHYADDR } from '../cpu/paging.js';
 
 /** VMCS revision identifier of this implementation (IA32_VMX_BASIC bits 30:0). */
@@ -101,7 +101,8 @@ export function computeCaps(cr4Supported: number): VmxCaps {
   msrs.set(VMX_MSR.IA32_VMX_CR0_FIXED1, [cr0Fixed1, 0]);
   msrs.set(VMX_MSR.IA32_VMX_CR4_FIXED0, [cr4Fixed0, 0]);
   msrs.set(VMX_MSR.IA32_VMX_CR4_FIXED1, [cr4Fixed1, 0]);
-  const maxIndex = Math.max(...VMCS_FIELDS.map((f) => f.index));
+  // Highest index of the fields this processor supports (Vol3D A.9): fields of unsupported features do not exist.
+  const maxIndex = Math.max(...VMCS_FIELDS.filter(fieldSupported).map((f) => f.index));
   msrs.set(VMX_MSR.IA32_VMX_VMCS_ENUM, [maxIndex << 1, 0]);
   msrs.set(VMX_MSR.IA32_VMX_PROCBASED_CTLS2, ctl(proc2));
   msrs.set(VMX_MSR.IA32_VMX_EPT_VPID_CAP, [EPT_CAP_LO, EPT_CAP_HI]);
@@ -131,4 +132,53 @@ export function physAddrOk(pa: number): boolean { return pa >= 0 && pa < 2 ** MA
 /** Check a control value against a capability: every must-1 bit set, no bit outside may-1. */
 export function ctlOk(v: number, c: CtlCap): boolean {
   return ((v & c.must1) === c.must1) && ((v & ~c.may1) === 0);
+}
+
+/**
+ * The control whose support makes a field exist (Vol3D App. B footnotes: "this field exists only on
+ * processors that support the 1-setting of ..."), as [control set, bit]; fields not listed always exist.
+ */
+const FIELD_NEEDS: Record<string, [keyof typeof SUPPORTED, number]> = {
+  VIRTUAL_PROCESSOR_ID: ['proc2', PROC2.ENABLE_VPID],
+  POSTED_INTR_NOTIFICATION_VECTOR: ['pin', PIN.PROCESS_POSTED_INTERRUPTS],
+  POSTED_INTR_DESC_ADDR: ['pin', PIN.PROCESS_POSTED_INTERRUPTS],
+  EPTP_INDEX: ['proc2', PROC2.EPT_VIOLATION_VE],
+  VIRT_EXCEPTION_INFO_ADDR: ['proc2', PROC2.EPT_VIOLATION_VE],
+  GUEST_INTR_STATUS: ['proc2', PROC2.VIRTUAL_INTERRUPT_DELIVERY],
+  EOI_EXIT_BITMAP0: ['proc2', PROC2.VIRTUAL_INTERRUPT_DELIVERY],
+  EOI_EXIT_BITMAP1: ['proc2', PROC2.VIRTUAL_INTERRUPT_DELIVERY],
+  EOI_EXIT_BITMAP2: ['proc2', PROC2.VIRTUAL_INTERRUPT_DELIVERY],
+  EOI_EXIT_BITMAP3: ['proc2', PROC2.VIRTUAL_INTERRUPT_DELIVERY],
+  GUEST_PML_INDEX: ['proc2', PROC2.ENABLE_PML],
+  PML_ADDRESS: ['proc2', PROC2.ENABLE_PML],
+  VIRTUAL_APIC_PAGE_ADDR: ['proc', PROC.USE_TPR_SHADOW],
+  TPR_THRESHOLD: ['proc', PROC.USE_TPR_SHADOW],
+  APIC_ACCESS_ADDR: ['proc2', PROC2.VIRTUALIZE_APIC_ACCESSES],
+  VM_FUNCTION_CONTROLS: ['proc2', PROC2.ENABLE_VM_FUNCTIONS],
+  EPTP_LIST_ADDRESS: ['proc2', PROC2.ENABLE_VM_FUNCTIONS],
+  EPT_POINTER: ['proc2', PROC2.ENABLE_EPT],
+  GUEST_PDPTE0: ['proc2', PROC2.ENABLE_EPT], GUEST_PDPTE1: ['proc2', PROC2.ENABLE_EPT],
+  GUEST_PDPTE2: ['proc2', PROC2.ENABLE_EPT], GUEST_PDPTE3: ['proc2', PROC2.ENABLE_EPT],
+  VMREAD_BITMAP: ['proc2', PROC2.VMCS_SHADOWING],
+  VMWRITE_BITMAP: ['proc2', PROC2.VMCS_SHADOWING],
+  XSS_EXIT_BITMAP: ['proc2', PROC2.ENABLE_XSAVES_XRSTORS],
+  ENCLS_EXITING_BITMAP: ['proc2', PROC2.ENABLE_ENCLS_EXITING],
+  SUB_PAGE_PERMISSION_TABLE_POINTER: ['proc2', 1 << 23],
+  TSC_MULTIPLIER: ['proc2', PROC2.USE_TSC_SCALING],
+  PLE_GAP: ['proc2', PROC2.PAUSE_LOOP_EXITING],
+  PLE_WINDOW: ['proc2', PROC2.PAUSE_LOOP_EXITING],
+  SECONDARY_VM_EXEC_CONTROL: ['proc', PROC.ACTIVATE_SECONDARY_CONTROLS],
+  GUEST_IA32_PERF_GLOBAL_CTRL: ['entry', ENTRY_CTL.LOAD_IA32_PERF_GLOBAL_CTRL],
+  HOST_IA32_PERF_GLOBAL_CTRL: ['exit', EXIT_CTL.LOAD_IA32_PERF_GLOBAL_CTRL],
+  GUEST_IA32_BNDCFGS: ['entry', ENTRY_CTL.LOAD_IA32_BNDCFGS],
+  GUEST_IA32_RTIT_CTL: ['entry', 1 << 18],
+  VMX_PREEMPTION_TIMER_VALUE: ['pin', PIN.ACTIVATE_VMX_PREEMPTION_TIMER],
+  GUEST_IA32_PAT: ['entry', ENTRY_CTL.LOAD_IA32_PAT], HOST_IA32_PAT: ['exit', EXIT_CTL.LOAD_IA32_PAT],
+  GUEST_IA32_EFER: ['entry', ENTRY_CTL.LOAD_IA32_EFER], HOST_IA32_EFER: ['exit', EXIT_CTL.LOAD_IA32_EFER],
+};
+
+/** True if the field exists on this processor (VMREAD/VMWRITE of the others fail with error 12). */
+export function fieldSupported(f: VmcsField): boolean {
+  const need = FIELD_NEEDS[f.name];
+  return need === undefined || (SUPPORTED[need[0]] & need[1]) !== 0;
 }

@@ -39,6 +39,7 @@ export function vmEntry(u: VmxUnit, launch: boolean): number {
   if (c.intShadow && c.shadowMovSs) return VMX_ERROR.ENTRY_EVENTS_BLOCKED_BY_MOV_SS;
   if (launch && v.launch !== LaunchState.Clear) return VMX_ERROR.VMLAUNCH_NONCLEAR_VMCS;
   if (!launch && v.launch !== LaunchState.Launched) return VMX_ERROR.VMRESUME_NONLAUNCHED_VMCS;
+  if (!launch && v.launchedBeforeVmxoff) return VMX_ERROR.VMRESUME_AFTER_VMXOFF;
 
   const ctx: EntryContext = {
     vmcs: v, caps: u.caps, revision: VMCS_REVISION,

@@ -23,6 +23,8 @@ export class Vmcs {
   /** High 32 bits of 64-bit fields. */
   readonly hi = new Int32Array(FIELD_COUNT);
   launch: LaunchState = LaunchState.Clear;
+  /** Launched, then VMXOFF without VMCLEAR: VMRESUME fails with error 6 (Vol3C Table 31-1). */
+  launchedBeforeVmxoff = false;
 
   constructor(readonly pa: number, readonly revision: number) {}
 

@@ -17,7 +17,8 @@ import { CR0, CR4, EFER, EFLAGS, MSR } from '../cpu/arch.js';
 import type { CPU } from '../cpu/cpu.js';
 import { Stop } from '../cpu/state.js';
 import type { PhysMem } from '../memory.js';
-import { computeCaps, physAddrOk, VMCS_REVISION, type VmxCaps } from './capabilities.js';
+import { computeCaps, fieldSupported, physAddrOk, VMCS_REVISION, type VmxCaps } from './capabilities.js';
+import { eptpProblem } from './entry-checks.js';
 import { INVEPT_TYPE, INVVPID_TYPE, VMX_ERROR, VMX_MSR } from './controls.js';
 import { fieldByEncoding, F, Width, type VmcsField } from './vmcs-fields.js';
 import { isReadOnly, LaunchState, Vmcs } from './vmcs.js';
@@ -244,7 +245,9 @@ export class VmxUnit {
     if ((this.featureControl & (FEATURE_CONTROL.LOCK | FEATURE_CONTROL.VMX_OUTSIDE_SMX)) !== (FEATURE_CONTROL.LOCK | FEATURE_CONTROL.VMX_OUTSIDE_SMX)) {
       throw new HostFault('#GP(0): VMXON with IA32_FEATURE_CONTROL not locked with "enable VMX outside SMX"');
     }
-    if (!aligned4k(pa) || (this.mem.read(pa, 4) & 0x7fffffff) !== VMCS_REVISION) return this.setStatus(VM_FAIL_INVALID);
+    if (!this.mem.a20) throw new HostFault('#GP(0): VMXON in A20M mode');
+    // Bits 30:0 must be the revision identifier and bit 31 must be 0 (Vol3C 31.3 VMXON).
+    if (!aligned4k(pa) || this.mem.read(pa, 4) !== VMCS_REVISION) return this.setStatus(VM_FAIL_INVALID);
     this.inVmxOperation = true;
     this.vmxonPtr = pa;
     this.current = null;
@@ -253,6 +256,8 @@ export class VmxUnit {
 
   vmxoff(): VmxStatus {
     this.requireVmx('VMXOFF');
+    // A VMCS launched in this VMX operation and not cleared cannot be resumed in the next (Table 31-1, error 6).
+    for (const v of this.regions.values()) if (v.launch === LaunchState.Launched) v.launchedBeforeVmxoff = true;
     this.inVmxOperation = false;
     this.vmxonPtr = -1;
     this.current = null;
@@ -264,7 +269,7 @@ export class VmxUnit {
     if (!aligned4k(pa) || pa >= this.mem.size) return this.vmfail(VMX_ERROR.VMCLEAR_INVALID_ADDRESS);
     if (pa === this.vmxonPtr) return this.vmfail(VMX_ERROR.VMCLEAR_VMXON_POINTER);
     const v = this.regions.get(pa);
-    if (v !== undefined) v.launch = LaunchState.Clear;
+    if (v !== undefined) { v.launch = LaunchState.Clear; v.launchedBeforeVmxoff = false; }
     else this.regions.set(pa, new Vmcs(pa, this.mem.read(pa, 4) & 0x7fffffff));
     if (this.current !== null && this.current.pa === pa) this.current = null;
     return this.setStatus(VM_SUCCEED);
@@ -274,7 +279,8 @@ export class VmxUnit {
     this.requireVmx('VMPTRLD');
     if (!aligned4k(pa) || pa >= this.mem.size) return this.vmfail(VMX_ERROR.VMPTRLD_INVALID_ADDRESS);
     if (pa === this.vmxonPtr) return this.vmfail(VMX_ERROR.VMPTRLD_VMXON_POINTER);
-    if ((this.mem.read(pa, 4) & 0x7fffffff) !== VMCS_REVISION) return this.vmfail(VMX_ERROR.VMPTRLD_INCORRECT_REVISION);
+    // Bit 31 (shadow-VMCS indicator) must be 0: VMCS shadowing is not supported (Vol3C 31.3 VMPTRLD).
+    if (this.mem.read(pa, 4) !== VMCS_REVISION) return this.vmfail(VMX_ERROR.VMPTRLD_INCORRECT_REVISION);
     let v = this.regions.get(pa);
     if (v === undefined) { v = new Vmcs(pa, VMCS_REVISION); this.regions.set(pa, v); }
     this.current = v;
@@ -293,7 +299,7 @@ export class VmxUnit {
     this.requireVmx('VMREAD');
     if (this.current === null) { this.setStatus(VM_FAIL_INVALID); return 0; }
     const r = fieldByEncoding(encoding);
-    if (r === null) { this.vmfail(VMX_ERROR.VMREAD_VMWRITE_UNSUPPORTED_COMPONENT); return 0; }
+    if (r === null || !fieldSupported(r.field)) { this.vmfail(VMX_ERROR.VMREAD_VMWRITE_UNSUPPORTED_COMPONENT); return 0; }
     this.setStatus(VM_SUCCEED);
     if (r.high) return this.current.getHi(r.field) >>> 0;
     // On a 32-bit processor VMREAD of a 64-bit field's full encoding returns its low 32 bits (Vol3C 24.11.2).
@@ -305,12 +311,12 @@ export class VmxUnit {
     this.requireVmx('VMWRITE');
     if (this.current === null) return this.setStatus(VM_FAIL_INVALID);
     const r = fieldByEncoding(encoding);
-    if (r === null) return this.vmfail(VMX_ERROR.VMREAD_VMWRITE_UNSUPPORTED_COMPONENT);
+    if (r === null || !fieldSupported(r.field)) return this.vmfail(VMX_ERROR.VMREAD_VMWRITE_UNSUPPORTED_COMPONENT);
     if (isReadOnly(r.field)) return this.vmfail(VMX_ERROR.VMWRITE_READ_ONLY_COMPONENT);
     const v = this.current, f = r.field;
     if (f.width === Width.W64) {
       if (r.high) v.set64(f, v.get32(f), value);
-      else v.set64(f, value, v.getHi(f)); // a 32-bit VMWRITE of the full encoding sets the low half (Vol3C 24.11.2)
+      else v.set64(f, value, 0); // a 32-bit VMWRITE of the full encoding clears the high half (Vol2 VMWRITE)
     } else {
       v.set(f, value);
     }
@@ -339,10 +345,18 @@ export class VmxUnit {
   vmlaunch(): VmxStatus { this.requireVmx('VMLAUNCH'); return this.setStatus(vmEntry(this, true)); }
   vmresume(): VmxStatus { this.requireVmx('VMRESUME'); return this.setStatus(vmEntry(this, false)); }
 
-  /** INVEPT (Vol3C 31.3): invalidate EPT-derived (combined) mappings. This TLB is untagged: flush it. */
-  invept(type: number): VmxStatus {
+  /**
+   * INVEPT (Vol3C 31.3): invalidate EPT-derived (combined) mappings. This TLB is untagged: flush it.
+   * `eptp` is the descriptor's EPTP (bits 63:0) for single-context invalidation; it defaults to the
+   * current VMCS's EPT pointer.
+   */
+  invept(type: number, eptp = this.current !== null ? this.current.get(F.EPT_POINTER) : 0): VmxStatus {
     this.requireVmx('INVEPT');
     if (type !== INVEPT_TYPE.SINGLE_CONTEXT && type !== INVEPT_TYPE.ALL_CONTEXT) return this.vmfail(VMX_ERROR.INVALID_OPERAND_INVEPT_INVVPID);
+    // Single-context: the EPTP must be one VM entry would accept.
+    if (type === INVEPT_TYPE.SINGLE_CONTEXT && eptpProblem(eptp % 0x100000000 | 0, Math.floor(eptp / 0x100000000) | 0) !== null) {
+      return this.vmfail(VMX_ERROR.INVALID_OPERAND_INVEPT_INVVPID);
+    }
     this.cpu.flushTlb(false);
     return this.setStatus(VM_SUCCEED);
   }
@@ -351,6 +365,7 @@ export class VmxUnit {
   invvpid(type: number, vpid: number, linear = 0): VmxStatus {
     this.requireVmx('INVVPID');
     if (type < INVVPID_TYPE.INDIVIDUAL_ADDRESS || type > INVVPID_TYPE.SINGLE_CONTEXT_RETAINING_GLOBALS) return this.vmfail(VMX_ERROR.INVALID_OPERAND_INVEPT_INVVPID);
+    if (vpid < 0 || vpid > 0xffff) return this.vmfail(VMX_ERROR.INVALID_OPERAND_INVEPT_INVVPID); // descriptor bits 63:16
     if (type !== INVVPID_TYPE.ALL_CONTEXT && vpid === 0) return this.vmfail(VMX_ERROR.INVALID_OPERAND_INVEPT_INVVPID);
     if (type === INVVPID_TYPE.INDIVIDUAL_ADDRESS) this.cpu.invlpg(linear);
     else this.cpu.flushTlb(type === INVVPID_TYPE.SINGLE_CONTEXT_RETAINING_GLOBALS);
