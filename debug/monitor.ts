@@ -12,11 +12,11 @@ import { formatWalk } from './pagewalk.js';
 import { arText, exitReport, formatCurrentVmcs } from './vmcs-dump.js';
 import { exitHistogram, formatExits } from './exit-trace.js';
 import { disassembleAt, formatListing } from './disasm.js';
-import type { StopEvent } from './target.js';
+import { REGISTERS, type StopEvent } from './target.js';
 
 const hx = (v: number, w = 8): string => (v >>> 0).toString(16).padStart(w, '0');
 
-export const MONITOR_HELP = `tsvisor monitor commands (numbers: 0x... hex, else decimal):
+export const MONITOR_HELP = `tsvisor monitor commands (numbers: 0x... hex, else decimal; $pc and $REGISTER are expanded):
   regs                 registers with hidden segment state, control/debug registers, x87 state
   vmcs                 every field of the current VMCS by SDM name, grouped by area, decoded
   exit                 the current VM exit: reason, qualification, guest state, code, last exits
@@ -39,8 +39,15 @@ function num(s: string | undefined, what: string): number {
 
 /** Run one monitor command line; returns its output (never throws: errors come back as text). */
 export function runMonitor(t: MachineTarget, line: string): string {
-  const [cmd, ...args] = line.trim().split(/\s+/);
+  const [cmd, ...raw] = line.trim().split(/\s+/);
   try {
+    // gdb passes monitor text as is: $pc (the linear PC) and $REGISTER are expanded here.
+    const args = raw.map((a) => {
+      if (!a.startsWith('$')) return a;
+      const name = a.slice(1).toLowerCase();
+      if (name !== 'pc' && !REGISTERS.some((r) => r.name === name && r.bits === 32)) throw new Error(`unknown register ${a}`);
+      return '0x' + t.reg(name === 'pc' ? 'eip' : name).toString(16);
+    });
     switch ((cmd ?? '').toLowerCase()) {
       case '': case 'help': return MONITOR_HELP;
       case 'regs': return regsText(t);

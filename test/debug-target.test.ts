@@ -177,6 +177,10 @@ test('RSP: acks and checksums, qSupported, registers, memory with escapes, break
   assert.equal(mon.at(-1), 'OK');
   const text = mon.slice(0, -1).map((p) => Buffer.from(p.slice(1), 'hex').toString()).join('');
   assert.match(text, /walk VA \[CR3\]/);
+  // $pc and $REGISTER in monitor arguments (gdb passes them as text).
+  assert.ok(t.monitor('walk $pc').startsWith(`walk 0x${t.reg('eip').toString(16).padStart(8, '0')}: paging is off`), t.monitor('walk $pc'));
+  assert.match(t.monitor('phys $esp 4'), new RegExp(`^${t.reg('esp').toString(16).padStart(9, '0')} `));
+  assert.match(t.monitor('walk $nosuch'), /error: unknown register \$nosuch/);
   // target.xml in chunks.
   const x1 = ask('qXfer:features:read:target.xml:0,40')[0];
   assert.equal(x1[0], 'm');

@@ -182,3 +182,41 @@ test(`${mode}: attach after a triple fault: the stop reason, registers at the fa
   }
 });
 }
+
+test("under the hypervisor: the seed's scenario — single step over a MOV to CR4 that exits, with and without the seed's quirk", async () => {
+  const seed = guestSymbols('vmx-seed-pae');
+  const img = new Uint8Array(readFileSync(seed.bin));
+  // The MOV CR4, EAX of the real-mode blob: 0F 22 E0 (SDM Vol2 MOV CR: 0F 22 /r, ModRM 11 100 000).
+  const blob = seed.syms.get('rm_blob')! - 0x100000, end = seed.syms.get('rm_blob_end')! - 0x100000;
+  let at = -1;
+  for (let k = blob; k < end - 2; k++) if (img[k] === 0x0f && img[k + 1] === 0x22 && img[k + 2] === 0xe0) { at = k; break; }
+  assert.ok(at > 0, 'MOV CR4, EAX in the blob');
+  const lin = seed.syms.get('RM_LIN')! + (at - blob);
+  for (const quirk of [true, false]) {
+    const t = await startTsvisor(['--kernel', bin('vmx-seed-pae'), '--gdb-wait', '--serial', `file:${join(tmp, `seed-${quirk}.serial`)}`,
+      ...(quirk ? ['--quirk', 'xmhf-cr4-vmxe-shadow'] : [])]);
+    setTimeout(() => t.proc.kill(), 60000).unref();
+    const r = runGdb(t.port, [`break *0x${lin.toString(16)}`, 'continue', 'printf "EAX=%x\\n", $eax', 'stepi', 'printf "PC=%x\\n", $pc', 'printf "CR4=%x\\n", $cr4',
+      'monitor regs', 'monitor exits 1', 'delete', 'continue', 'monitor walk $pc', 'kill']);
+    const status = await t.exit;
+    const v = printed(r.out);
+    assert.equal(v.get('EAX'), 0x20);
+    assert.equal(v.get('PC'), lin + 3, 'one step: past the 3-byte MOV (after the hypervisor handled its exit, if any)');
+    if (quirk) {
+      // The quirk's CR4 mask owns every CR4_FIXED0 bit and its shadow has VMXE: writing 20H changes an owned bit, so the MOV exits (Vol3C 25.1.3).
+      assert.match(r.out, /CR_ACCESS +0x00000004 +0x[0-9a-f]{8} +MOV to CR4 from EAX/);
+      // XMHF before its fix: the write is ignored, CR4 keeps only VMXE; paging then walks the PDPT as a page directory.
+      assert.equal(v.get('CR4'), 0x2000);
+      assert.match(r.out, /Program received signal SIGSEGV/);
+      assert.match(r.out, /PTE\s+32 @0x00301080 {2}00000000 {2}not present/);
+      assert.equal(status, 6);
+    } else {
+      // Fixed: the mask owns VMXE only and its shadow is the guest's 0: writing 20H changes no owned bit, no exit.
+      assert.match(r.out, /no VM exits yet/);
+      assert.equal(v.get('CR4'), 0x2020, 'PAE, and VMXE owned by the hypervisor');
+      assert.match(r.out, /the guest reads CR0=[0-9a-f]{8} CR4=00000020/);
+      assert.match(r.out, /exited with code 01/);
+      assert.equal(status, 1);
+    }
+  }
+});
