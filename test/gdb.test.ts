@@ -10,7 +10,7 @@ import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { guestSymbols, printed, runGdb, startTsvisor } from './harness/gdb.js';
+import { guestSymbols, printed, runGdb, runGdbInterrupted, startTsvisor } from './harness/gdb.js';
 import { runGuest } from './harness/guest.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -219,4 +219,20 @@ test("under the hypervisor: the seed's scenario — single step over a MOV to CR
       assert.equal(status, 1);
     }
   }
+});
+
+test('Ctrl-C stops a running guest; gdb patches code (jmp $) and restores it; the guest then ends as without the debugger', async () => {
+  const serial = join(tmp, 'ctrlc.serial');
+  const t = await startTsvisor(['--kernel', bin('dbg-target'), '--mem', '64', '--gdb-wait', '--serial', `file:${serial}`]);
+  setTimeout(() => t.proc.kill(), 60000).unref();
+  const a = `0x${sym('dbg_loop_done').toString(16)}`;
+  const out = await runGdbInterrupted(t.port, ['break dbg_paged', 'continue', 'delete',
+    `set $orig = *(unsigned short *)${a}`, `set *(unsigned short *)${a} = 0xfeeb`, // EB FE: jmp $ (the guest spins)
+    'continue', 'printf "PC=%x\\n", $pc', `set *(unsigned short *)${a} = $orig`, 'continue'], 1500, { symbols: target.elf });
+  const status = await t.exit;
+  assert.match(out, /Program received signal SIGINT, Interrupt\./);
+  assert.equal(printed(out).get('PC'), sym('dbg_loop_done'), 'stopped in the jmp $ loop');
+  assert.match(out, /exited with code 01/);
+  assert.equal(status, 1);
+  assert.equal(readFileSync(serial, 'latin1'), bare, 'restored code: the same output');
 });

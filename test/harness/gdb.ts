@@ -120,6 +120,23 @@ export function runGdb(port: number, commands: string[], opts: { symbols?: strin
   return { out: `${r.stdout}${r.stderr}`, status: r.status };
 }
 
+/** Like runGdb, but gdb gets SIGINT (the terminal's Ctrl-C) after `afterMs`: it then sends the interrupt byte to the stub. */
+export async function runGdbInterrupted(port: number, commands: string[], afterMs: number, opts: { symbols?: string } = {}): Promise<string> {
+  const args = ['-batch', '-nx', '-ex', 'set pagination off', '-ex', 'set confirm off'];
+  if (opts.symbols) args.push('-ex', `symbol-file ${opts.symbols}`);
+  args.push('-ex', `target remote :${port}`);
+  for (const c of commands) args.push('-ex', c);
+  const g = spawn('gdb', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  g.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  g.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const t1 = setTimeout(() => g.kill('SIGINT'), afterMs);
+  const t2 = setTimeout(() => g.kill('SIGKILL'), 60000);
+  await new Promise((res) => g.on('exit', res));
+  clearTimeout(t1); clearTimeout(t2);
+  return out;
+}
+
 /** Values printed with `printf "NAME=%x\n", expr` in gdb output. */
 export function printed(out: string): Map<string, number> {
   const m = new Map<string, number>();
