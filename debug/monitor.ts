@@ -14,7 +14,8 @@ import { exitHistogram, formatExits } from './exit-trace.js';
 import { disassembleAt, formatListing } from './disasm.js';
 import { REGISTERS, type StopEvent } from './target.js';
 
-const hx = (v: number, w = 8): string => (v >>> 0).toString(16).padStart(w, '0');
+/** Hex of an unsigned value up to 2^53 (physical addresses may exceed 32 bits; int32 values read as unsigned). */
+const hx = (v: number, w = 8): string => (v < 0 ? v >>> 0 : Math.floor(v)).toString(16).padStart(w, '0');
 
 export const MONITOR_HELP = `tsvisor monitor commands (numbers: 0x... hex, else decimal; $pc and $REGISTER are expanded):
   regs                 registers with hidden segment state, control/debug registers, x87 state

@@ -78,7 +78,7 @@ function a20(pa: number, open: boolean): number { return open || pa >= 0x1000000
 
 // ------------------------------------------------------------------ the walk display
 
-const hx = (v: number, w = 8): string => '0x' + Math.floor(v).toString(16).padStart(w, '0');
+const hx = (v: number, w = 8): string => '0x' + (v < 0 ? v >>> 0 : Math.floor(v)).toString(16).padStart(w, '0');
 const hx64 = (lo: number, hi: number): string => (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
 
 /** The set flags of a paging-structure entry (SDM Vol3A Tables 4-5..4-10, 4-13..4-20). */

@@ -19,7 +19,8 @@ import { qualText, formatExits } from './exit-trace.js';
 import { peekEpt, translateLinear, type GuestPaging } from './pagewalk.js';
 import { disassembleAt, formatListing } from './disasm.js';
 
-const hx = (v: number, w = 8): string => '0x' + Math.floor(v).toString(16).padStart(w, '0');
+/** Hex of an unsigned value, up to 2^53 (signed int32 register values are read as unsigned). */
+const hx = (v: number, w = 8): string => '0x' + (v < 0 ? v >>> 0 : Math.floor(v)).toString(16).padStart(w, '0');
 
 /** Value text by field width: 16-bit 4 digits, 32-bit and natural 8, 64-bit 16 (from the exact halves). */
 export function fieldValueText(f: VmcsField, v: Vmcs): string {

@@ -205,7 +205,7 @@ test('unhandled-exit report: the exit decoded, guest state from the VMCS, code a
   set('GUEST_RIP', 0x100010); set('GUEST_RSP', 0x8fff0); set('GUEST_RFLAGS', 0x246);
   set('VM_EXIT_REASON', EXIT_REASON.EPT_VIOLATION); set('EXIT_QUALIFICATION', 0x181);
   set('GUEST_LINEAR_ADDRESS', 0x400000); v.set64(F.GUEST_PHYSICAL_ADDRESS, 0x400000, 0); set('VM_EXIT_INSTRUCTION_LEN', 5);
-  m.cpu.r32.set([0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
+  m.cpu.r32.set([0x80000011 | 0, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88]);
   u.record(EXIT_REASON.CPUID, 0, 0x100002);
   u.record(EXIT_REASON.IO_INSTRUCTION, 0x03f80000, 0x100005);
   u.record(EXIT_REASON.EPT_VIOLATION, 0x181, 0x100010);
@@ -218,7 +218,7 @@ test('unhandled-exit report: the exit decoded, guest state from the VMCS, code a
     '  instruction length 5, guest-linear 0x00400000, guest-physical 0x000400000',
     '  guest: protected mode, 32-bit code, CPL 0, no paging; CS:EIP 0x0008:0x00100010 (linear 0x00100010); SS:ESP 0x0010:0x0008fff0',
     '  EFLAGS 0x00000246 [PF ZF IF IOPL=0]; activity ACTIVE; interruptibility -',
-    '  EAX=0x00000011 ECX=0x00000022 EDX=0x00000033 EBX=0x00000044 ESP=0x0008fff0 EBP=0x00000066 ESI=0x00000077 EDI=0x00000088',
+    '  EAX=0x80000011 ECX=0x00000022 EDX=0x00000033 EBX=0x00000044 ESP=0x0008fff0 EBP=0x00000066 ESI=0x00000077 EDI=0x00000088',
   ]);
   assert.ok(lines.includes('  CR0=0x00000031 CR3=0x00000000 CR4=0x00002000 (the guest reads CR0=0x00000031 CR4=0x00000000)'), text);
   assert.ok(lines.includes('  CS   0x0008 base=0x00000000 limit=0xffffffff ar=0x0c09b code execute/read accessed, DPL 0, P, D/B, G'), text);

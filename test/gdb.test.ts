@@ -236,3 +236,27 @@ test('Ctrl-C stops a running guest; gdb patches code (jmp $) and restores it; th
   assert.equal(status, 1);
   assert.equal(readFileSync(serial, 'latin1'), bare, 'restored code: the same output');
 });
+
+test('under the hypervisor: an unhandled VM exit (EPT violation) stops gdb on the guest instruction, registers from the VMCS', async () => {
+  // gdb points the guest's PTE for C0000000H at 4000000H: beyond the guest's 64 MiB, the hypervisor's
+  // own memory, which its EPT does not map. The next access through the alias is an EPT violation.
+  const t = await startTsvisor(['--kernel', bin('dbg-target'), '--mem', '64', '--gdb-wait', '--serial', `file:${join(tmp, 'ept.serial')}`]);
+  setTimeout(() => t.proc.kill(), 60000).unref();
+  const r = runGdb(t.port, ['break dbg_paged', 'continue', 'delete', 'set *(unsigned int *)0x203000 = 0x4000003',
+    'continue', 'printf "PC=%x\\n", $pc', 'printf "CR4=%x\\n", $cr4', 'printf "EIPOFF=%x\\n", $eip_offset',
+    'monitor regs', 'monitor exit', 'monitor walk 0xc0000040', 'kill'], { symbols: target.elf });
+  const status = await t.exit;
+  const v = printed(r.out);
+  assert.match(r.out, /Program received signal SIGABRT/);
+  assert.equal(v.get('PC'), sym('dbg_paged'), 'the MOV that read through the alias');
+  assert.equal(v.get('EIPOFF'), sym('dbg_paged'));
+  assert.equal(v.get('CR4'), 0x2020, 'GUEST_CR4');
+  assert.match(r.out, /registers of the guest's state from the current VMCS/);
+  // Vol3C Table 27-7: read (bit 0), no EPT permission, guest-linear valid (7) and translated (8) = 181H.
+  assert.match(r.out, /VM exit #\d+: EPT_VIOLATION \(reason 0x00000030\), qualification 0x00000181 \(read, EPT permissions ---, access to the translated linear address\)/);
+  assert.match(r.out, /guest-linear 0xc0000040, guest-physical 0x004000040/);
+  assert.match(r.out, /EAX=0x80000011 /, 'EAX = CR0 as the guest read it last (mov eax, cr0; or eax, 80000000H)');
+  assert.match(r.out, /=> guest-physical 0x04000040[\s\S]*=> EPT violation/);
+  assert.equal(status, 14, 'unhandled VM exit');
+  assert.match(t.stderr(), /Unhandled intercept: 0x00000030 \(EPT_VIOLATION\)/);
+});
