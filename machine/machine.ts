@@ -234,7 +234,9 @@ export class Machine {
       const deadline = clock.nextDeadline();
       const dlInsn = deadline === Infinity ? Infinity : Math.ceil((deadline - clock.skippedNs) / clock.nsPerInsn);
       const until = Math.max(clock.insns + 1, Math.min(end, dlInsn));
-      let stop = cpu.run(until);
+      // A VM exit that happened inside VMLAUNCH/VMRESUME (entry failure, exit while injecting an event)
+      // is dispatched before any code runs: the processor is at HOST_RIP.
+      let stop = this.vmx.exitPending ? Stop.VmExit : cpu.run(until);
       if (stop === Stop.VmExit) {
         // The processor is in VMX root operation: run the host's exit handler (the code at HOST_RIP).
         this.vmx.dispatchExits();

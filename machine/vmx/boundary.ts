@@ -13,6 +13,12 @@ import { boundaryExit } from './intercepts.js';
 
 /** Perform the highest-priority pending boundary exit, if any; true if the processor exited. */
 export function boundaryExits(c: CPU, nr: NonRoot): boolean {
+  // A pending MTF VM exit comes first: it outranks the timer and the windows (Vol3C 25.5.2).
+  if (nr.mtfPending) {
+    nr.mtfPending = false;
+    boundaryExit(c, EXIT_REASON.MONITOR_TRAP_FLAG);
+    return true;
+  }
   // The timer counts down with the TSC (virtual time): it expires at its deadline (25.5.1).
   if ((nr.pin & PIN.ACTIVATE_VMX_PREEMPTION_TIMER) !== 0 && c.clock.nowNs() >= nr.preemptionDeadline) {
     nr.preemptionDeadline = Infinity;

@@ -139,7 +139,9 @@ export function checkEntryControls(x: EntryContext): void {
     const type = (info & INTR_INFO.TYPE_MASK) >>> INTR_INFO.TYPE_SHIFT, vec = info & INTR_INFO.VECTOR_MASK;
     const f = F.VM_ENTRY_INTR_INFO_FIELD;
     if (type === 1) fail(A, S, f, 'interruption type 1 is reserved');
-    if (type === INTR_TYPE.OTHER_EVENT) fail(A, S, f, 'interruption type 7 (other event) needs the monitor trap flag, which cannot be injected here');
+    // Type 7 (other event) is reserved only without "monitor trap flag" support; it is supported here.
+    if (type === INTR_TYPE.OTHER_EVENT && (x.caps.trueProc.may1 & PROC.MONITOR_TRAP_FLAG) === 0) fail(A, S, f, 'interruption type 7 is reserved without monitor trap flag support');
+    if (type === INTR_TYPE.OTHER_EVENT && vec !== 0) fail(A, S, f, `other event with vector ${vec} (must be 0: pending MTF VM exit)`);
     if (type === INTR_TYPE.NMI && vec !== 2) fail(A, S, f, `NMI injection with vector ${vec} (must be 2)`);
     if (type === INTR_TYPE.HARDWARE_EXCEPTION && vec > 31) fail(A, S, f, `hardware exception with vector ${vec} (must be 0-31)`);
     const dec = (info & INTR_INFO.ERROR_CODE_VALID) !== 0;
@@ -392,6 +394,7 @@ export function checkGuestNonRegisterState(x: EntryContext): void {
   if ((intr & 3) === 3) fail(A, S, fi, 'blocking by STI and by MOV SS cannot both be 1');
   if ((intr & INTERRUPTIBILITY.BLOCKING_BY_STI) !== 0 && (v.get32(F.GUEST_RFLAGS) & EFLAGS.IF) === 0) fail(A, S, fi, 'blocking by STI requires RFLAGS.IF = 1');
   if ((intr & INTERRUPTIBILITY.BLOCKING_BY_SMI) !== 0) fail(A, S, fi, 'blocking by SMI must be 0 outside SMM');
+  if ((intr & INTERRUPTIBILITY.ENCLAVE_INTERRUPTION) !== 0) fail(A, S, fi, 'enclave interruption (bit 4) requires SGX, which this processor does not support');
   if (valid && type === INTR_TYPE.EXTERNAL_INTERRUPT && (intr & 3) !== 0) fail(A, S, fi, 'an external interrupt cannot be injected with blocking by STI or MOV SS');
   if (valid && type === INTR_TYPE.NMI) {
     if ((intr & INTERRUPTIBILITY.BLOCKING_BY_MOV_SS) !== 0) fail(A, S, fi, 'an NMI cannot be injected with blocking by MOV SS');
@@ -403,21 +406,24 @@ export function checkGuestNonRegisterState(x: EntryContext): void {
   if ((pdbg & ~(PENDING_DBG.B0_B3 | PENDING_DBG.ENABLED_BREAKPOINT | PENDING_DBG.BS | PENDING_DBG.RTM)) !== 0) {
     fail(A, S, fp, `${hex(pdbg)}: reserved bits must be 0`);
   }
+  // Bit 16 (RTM) requires RTM support (CPUID.(EAX=07H,ECX=0):EBX.RTM), which this processor lacks.
+  if ((pdbg & PENDING_DBG.RTM) !== 0) fail(A, S, fp, 'RTM (bit 16) set but the processor does not support RTM');
   if ((intr & 3) !== 0 || act === ACTIVITY.HLT) {
     const tf = (v.get32(F.GUEST_RFLAGS) & EFLAGS.TF) !== 0;
     if (tf && (pdbg & PENDING_DBG.BS) === 0) fail(A, S, fp, 'BS must be 1 when RFLAGS.TF = 1 and interrupts are blocked or the guest is halted');
     if (!tf && (pdbg & PENDING_DBG.BS) !== 0) fail(A, S, fp, 'BS must be 0 when RFLAGS.TF = 0');
   }
-  // VMCS link pointer: all ones, or a valid 4-KByte aligned VMCS (there is no VMCS shadowing, so the
-  // all-ones value is what software uses).
+  // VMCS link pointer: all ones, or a 4-KByte aligned region carrying the revision identifier with
+  // bit 31 = the "VMCS shadowing" setting (0: not supported), and not the current VMCS.
   const lo = v.get32(F.VMCS_LINK_POINTER), hi = v.getHi(F.VMCS_LINK_POINTER);
   if (lo !== -1 || hi !== -1) {
     const pa = v.get(F.VMCS_LINK_POINTER);
     const ql = ENTRY_FAIL_QUAL.VMCS_LINK_POINTER;
     if ((pa & 0xfff) !== 0 || !physAddrOk(pa)) fail(A, S, F.VMCS_LINK_POINTER, `${hex(pa)} is neither FFFFFFFF_FFFFFFFFH nor a 4-KByte aligned address in range`, ql);
-    if (pa >= x.mem.size || (x.mem.read32(pa) & 0x7fffffff) !== x.revision) {
-      fail(A, S, F.VMCS_LINK_POINTER, `the VMCS at ${hex(pa)} does not carry revision identifier ${hex(x.revision)}`, ql);
+    if (pa >= x.mem.size || x.mem.read32(pa) !== x.revision) {
+      fail(A, S, F.VMCS_LINK_POINTER, `the region at ${hex(pa)} does not carry revision identifier ${hex(x.revision)} with bit 31 = 0`, ql);
     }
+    if (pa === v.pa) fail(A, S, F.VMCS_LINK_POINTER, `${hex(pa)} is the current VMCS`, ql);
   }
 }
 

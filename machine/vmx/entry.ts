@@ -15,7 +15,7 @@ import { LaunchState, type Vmcs } from './vmcs.js';
 import type { VmxUnit } from './vmx-unit.js';
 import { VM_SUCCEED } from './vmx-unit.js';
 import {
-  ACTIVITY, ENTRY_CTL, ENTRY_FAIL_QUAL, INTERRUPTIBILITY, INTR_INFO, INTR_TYPE, PIN, PROC2, VMX_ERROR,
+  ACTIVITY, ENTRY_CTL, ENTRY_FAIL_QUAL, INTERRUPTIBILITY, INTR_INFO, INTR_TYPE, PIN, PROC, PROC2, VMX_ERROR,
 } from './controls.js';
 import { CheckArea, checkControlsAndHost, checkGuestState, checkPdptes, EntryCheckFailure, type EntryContext } from './entry-checks.js';
 import { EXIT_REASON, EXIT_REASON_ENTRY_FAILURE } from './exit-reasons.js';
@@ -75,7 +75,8 @@ export function vmEntry(u: VmxUnit, launch: boolean): number {
   const n = v.get(F.VM_ENTRY_MSR_LOAD_COUNT), base = v.get(F.VM_ENTRY_MSR_LOAD_ADDR);
   for (let k = 0; k < n; k++) {
     const e = base + 16 * k;
-    if (!c.hostWrmsr(u.mem.read(e, 4), u.mem.read(e + 8, 4), u.mem.read(e + 12, 4))) {
+    // Entry format (Vol3C 24.8.2, Table 24-12): index, reserved (must be 0), data. A failure exits with the entry number.
+    if (u.mem.read(e + 4, 4) !== 0 || !c.hostWrmsr(u.mem.read(e, 4), u.mem.read(e + 8, 4), u.mem.read(e + 12, 4))) {
       lastEntryFailure = new EntryCheckFailure(CheckArea.Guest, '26.4', 'VM_ENTRY_MSR_LOAD_ADDR', `entry ${k + 1}: MSR 0x${(u.mem.read(e, 4) >>> 0).toString(16)} cannot be loaded`);
       entryFailure(u, v, EXIT_REASON.ENTRY_FAIL_MSR_LOADING, k + 1);
       return VM_SUCCEED;
@@ -87,8 +88,12 @@ export function vmEntry(u: VmxUnit, launch: boolean): number {
   // 26.6: event injection — delivered through the guest's IDT now, in the guest context.
   const info = v.get32(F.VM_ENTRY_INTR_INFO_FIELD);
   if ((info & INTR_INFO.VALID) !== 0) {
+    // Type 7 (other event) vector 0: an MTF VM exit is pending before the first instruction (Vol3C 26.6.2).
+    if (((info & INTR_INFO.TYPE_MASK) >>> INTR_INFO.TYPE_SHIFT) === INTR_TYPE.OTHER_EVENT) { u.nr.mtfPending = true; return VM_SUCCEED; }
     try {
       injectEvent(u, v, c, info);
+      // With the monitor trap flag, an MTF VM exit is pending after the injected event's delivery (25.5.2).
+      if ((u.nr.proc & PROC.MONITOR_TRAP_FLAG) !== 0 && c.nonRoot !== null) u.nr.mtfPending = true;
     } catch (e) {
       if (e !== VMEXIT) throw e;
     }
@@ -188,6 +193,7 @@ function enterNonRoot(u: VmxUnit, v: Vmcs, c: CPU): void {
   const pin = nr.pin;
   nr.preemptionDeadline = (pin & PIN.ACTIVATE_VMX_PREEMPTION_TIMER) !== 0
     ? c.clock.insns + v.get(F.VMX_PREEMPTION_TIMER_VALUE) * 2 ** PREEMPTION_TIMER_RATE : Infinity;
+  nr.mtfPending = false;
   c.nonRoot = nr;
   c.stop = Stop.None;
   c.updateMasks();

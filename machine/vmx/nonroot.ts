@@ -36,6 +36,8 @@ export class NonRoot {
   vpid = 0;
   /** Virtual-NMI blocking (with "virtual NMIs" = 1), Vol3C 25.3. */
   virtualNmiBlocked = false;
+  /** An MTF VM exit is pending at the next instruction boundary (after an injected event, Vol3C 25.5.2, 26.6.2). */
+  mtfPending = false;
   /** Clock instruction count at which the VMX-preemption timer fires (Infinity = not active). */
   preemptionDeadline = Infinity;
 
