@@ -18,14 +18,18 @@ import type { NonRoot } from './nonroot.js';
 import { CR_ACCESS, INTR_INFO, INTR_TYPE, PIN, PROC, PROC2, QUAL_CR, QUAL_DR, QUAL_EPT, QUAL_IO, EXIT_CTL } from './controls.js';
 import { EptAccess } from './ept.js';
 
-/** Perform an exit caused by the instruction being executed (its RIP and length are saved). */
-export function exitInstr(c: CPU, i: Insn, reason: number, qualification: number, instrInfo = 0): never {
+/**
+ * Perform an exit caused by the instruction being executed (its RIP and length are saved).
+ * `linear` is the guest-linear address field (LMSW with a memory operand, INS/OUTS: Vol3C 27.2.1).
+ */
+export function exitInstr(c: CPU, i: Insn, reason: number, qualification: number, instrInfo = 0, linear = 0): never {
   const u = c.nonRoot!.unit, x = u.x;
   x.reset();
   x.rip = c.prevEip; x.ripValid = true;
   x.instrLen = i.len;
   x.qualification = qualification | 0;
   x.instrInfo = instrInfo;
+  x.guestLinear = linear;
   c.eip = c.prevEip;
   vmExit(u, reason);
   throw VMEXIT;
@@ -136,8 +140,7 @@ export function lmsw(c: CPU, i: Insn, src: number, memAddr: number): number {
     ((owned & CR0.PE) !== 0 && (nr.cr0Shadow & CR0.PE) === 0 && (src & CR0.PE) !== 0);
   if (exits) {
     const qual = (CR_ACCESS.LMSW << QUAL_CR.ACCESS_SHIFT) | (i.mod !== 3 ? QUAL_CR.LMSW_MEMORY : 0) | ((src & 0xffff) << QUAL_CR.LMSW_DATA_SHIFT);
-    c.nonRoot!.unit.x.guestLinear = memAddr;
-    exitInstr(c, i, EXIT_REASON.CR_ACCESS, qual);
+    exitInstr(c, i, EXIT_REASON.CR_ACCESS, qual, 0, i.mod !== 3 ? memAddr : 0);
   }
   // LMSW can set but not clear PE; only PE/MP/EM/TS are affected; owned bits stay.
   const change = (low | CR0.PE) & ~owned;
@@ -180,8 +183,7 @@ export function io(c: CPU, i: Insn, port: number, size: number, isIn: boolean, i
     (isString && i.rep !== 0 ? QUAL_IO.REP : 0) | (immediate ? QUAL_IO.OPERAND_IMMEDIATE : 0) | (port << QUAL_IO.PORT_SHIFT);
   if (isString) {
     // VM-exit instruction information for INS/OUTS (Table 27-8): address size, segment.
-    nr.unit.x.guestLinear = linear;
-    exitInstr(c, i, EXIT_REASON.IO_INSTRUCTION, qual, ((i.a32 ? 1 : 0) << 7) | ((seg & 7) << 15));
+    exitInstr(c, i, EXIT_REASON.IO_INSTRUCTION, qual, ((i.a32 ? 1 : 0) << 7) | ((seg & 7) << 15), linear);
   }
   exitInstr(c, i, EXIT_REASON.IO_INSTRUCTION, qual);
 }

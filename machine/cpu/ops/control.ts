@@ -105,7 +105,8 @@ function taskTarget(c: CPU, sel: number, d: Descriptor, isJmp: boolean): void {
   if (d.dpl < c.cpl || d.dpl < (sel & 3)) c.gp(sel & 0xfffc);
   if (!d.present) c.raise(EXC.NP, sel & 0xfffc);
   // In VMX non-root operation every task switch is a VM exit (Vol3C 25.1.2).
-  if (c.nonRoot !== null) vmx.taskSwitch(c, sel, isJmp ? QUAL_TASK_SWITCH.JMP : QUAL_TASK_SWITCH.CALL, true);
+  // The qualification names the TSS: through a task gate, the gate's TSS selector (Vol3C Table 27-2).
+  if (c.nonRoot !== null) vmx.taskSwitch(c, d.type === 5 ? d.lo >>> 16 : sel, isJmp ? QUAL_TASK_SWITCH.JMP : QUAL_TASK_SWITCH.CALL, true);
   c.unsupported('far jmp/call to a TSS or task gate (hardware task switch)');
 }
 

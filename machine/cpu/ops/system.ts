@@ -372,13 +372,14 @@ function checkDr(c: CPU, n: number): number {
 }
 
 export function op_0F21_movRdDd(c: CPU, i: Insn): void {
-  const n = checkDr(c, i.reg); // #UD and the DR7.GD #DB come before the exit (Vol3C 25.1.1)
+  // MOV-DR exits outrank the CPL #GP and the DR4/DR5 #UD (Vol3C 25.1.3), so they come first.
   if (c.nonRoot !== null) vmx.movDr(c, i, i.reg, i.rm, true);
+  const n = checkDr(c, i.reg);
   c.r32[i.rm] = c.dr[n];
 }
 export function op_0F23_movDdRd(c: CPU, i: Insn): void {
-  const n = checkDr(c, i.reg);
   if (c.nonRoot !== null) vmx.movDr(c, i, i.reg, i.rm, false);
+  const n = checkDr(c, i.reg);
   writeDr(c, n, c.r32[i.rm]);
 }
 /** Store DRn (n = 0-3, 6, 7) with the fixed bits of DR6/DR7. Breakpoints are stored, not yet armed. */
