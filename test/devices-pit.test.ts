@@ -106,6 +106,24 @@ test('unlatched reads sample CE per byte; LSB-only and MSB-only access', () => {
   assert.equal(r.io.in(0x42, 1), 0x01);
 });
 
+test('a new count reads back before its loading CLK pulse (a PC port read outlasts a CLK period)', () => {
+  // Linux's quick_pit_calibrate: gate high, counter 2 mode 0, count 0xFFFF, then at once reads
+  // LSB/MSB pairs and needs MSB 0xFF from the first read on (on a PC each read takes ~1 µs > 838 ns).
+  const r = rig();
+  at(r, 7000);
+  r.io.out(0x61, 1, (r.io.in(0x61, 1) & ~0x02) | 0x01);
+  r.io.out(0x43, 1, 0xb0);
+  r.io.out(0x42, 1, 0xff); r.io.out(0x42, 1, 0xff);
+  assert.deepEqual([r.io.in(0x42, 1), r.io.in(0x42, 1)], [0xff, 0xff], 'same tick as the write');
+  at(r, 7000 + 1 + 255); assert.equal((r.io.in(0x42, 1), r.io.in(0x42, 1)), 0xff, 'MSB 0xFF for 256 ticks after the load');
+  at(r, 7000 + 1 + 256); assert.equal((r.io.in(0x42, 1), r.io.in(0x42, 1)), 0xfe);
+  // Counter 0 reprogrammed mid-count (mode 2 → mode 0): the latched value before the next CLK is the new count.
+  r.io.out(0x43, 1, 0x34); r.io.out(0x40, 1, 0x00); r.io.out(0x40, 1, 0x10);   // mode 2, 4096
+  at(r, 7000 + 1 + 256 + 1000);
+  r.io.out(0x43, 1, 0x30); r.io.out(0x40, 1, 0x34); r.io.out(0x40, 1, 0x12);   // mode 0, 0x1234
+  assert.equal(latch(r, 0), 0x1234);
+});
+
 test('mode 2: period N, OUT low while CE = 1, IRQ0 edges without drift over 1000 periods', () => {
   const r = rig();
   r.io.out(0x43, 1, 0x34);                        // ch0 mode 2 (Linux periodic)

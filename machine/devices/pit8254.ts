@@ -201,7 +201,11 @@ class Counter {
     this.switchAt = -1;
     this.frozen = !this.gate && this.mode !== 1 && this.mode !== 5;
     this.frozenAt = 0;
-    if (this.frozen) this.idleCe = n;
+    // Until the loading CLK pulse the datasheet leaves the CE's content undefined; it reads as the
+    // new count. On a PC an ISA port read takes about 1 µs, longer than a CLK period (838 ns), so
+    // software never sees anything else: Linux's quick_pit_calibrate writes 0xFFFF to counter 2
+    // and expects the very next reads to give MSB 0xFF (here a port read costs 1 ns).
+    this.idleCe = n;
   }
 
   setGate(g: boolean, t: number): void {
@@ -220,7 +224,7 @@ class Counter {
     // Rising edge.
     switch (this.mode) {
       case 1: case 5:
-        if (this.run !== Run.Idle) { this.n = this.countOf(this.cr); this.start = t + 1; this.loadAt = t + 1; this.run = Run.Running; }
+        if (this.run !== Run.Idle) { this.n = this.countOf(this.cr); this.idleCe = this.n; this.start = t + 1; this.loadAt = t + 1; this.run = Run.Running; }
         break;
       case 2: case 3:
         if (this.run === Run.Running) {
