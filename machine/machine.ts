@@ -16,6 +16,8 @@ import { Cmos } from './devices/cmos.js';
 import { DebugExit, Port80, I8042, SysCtrlPortA } from './devices/misc.js';
 import { BootError, isMultiboot, loadMultiboot } from './boot/multiboot.js';
 import { loadLinux, type LinuxBootResult } from './boot/linux.js';
+import { wrmsr } from './cpu/msr.js';
+import { MAXPHYADDR } from './cpu/paging.js';
 import { dumpState } from '../debug/dump.js';
 import { VmxUnit } from './vmx/vmx-unit.js';
 import { cr4ValidBits } from './cpu/cpuid.js';
@@ -89,6 +91,7 @@ export class Machine {
     this.pic.attach(this.io);
     this.cpu.intc = this.pic;
     this.wirePlatformDevices();
+    this.wireFpuError();
     this.pit = new Pit8254(this.clock, this.isaIrq(0));
     this.pit.attach(this.io);
     this.uart = new Uart16550(0x3f8, this.isaIrq(4), (b) => opts.onSerial(b));
@@ -161,6 +164,23 @@ export class Machine {
     if (this.mem.size >= 0x100000) writeFirmwareTables(this.mem, { cpus: 1, ioapicId: 1, ramBytes: this.opts.memBytes, acpi: true });
   }
 
+  // ------------------------------------------------------------------ x87 error reporting (Linux-guest helper)
+  /**
+   * The PC/AT wiring of the x87's FERR# (SDM Vol1 D.2.1, Figure D-1): FERR# requests IRQ 13; an
+   * OUT to port F0h clears that request and asserts IGNNE#, which stays asserted until FERR# goes
+   * inactive (fpu/x87.ts clears `ignne` then). Used by software that runs with CR0.NE = 0.
+   */
+  private wireFpuError(): void {
+    const fpu = this.cpu.fpu;
+    const irq13 = this.isaIrq(13);
+    fpu.onFerr = (on) => irq13.set(on);
+    this.io.register(0xf0, 1, {
+      name: 'fpu-error-latch',
+      in: (_port, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : -1),
+      out: () => { if (fpu.ferr) { fpu.ignne = true; irq13.set(false); } },
+    });
+  }
+
   /** Stop the run at the next instruction boundary with `r`. */
   finish(r: RunResult): void {
     if (this.pending) return;
@@ -183,10 +203,12 @@ export class Machine {
    * ESI = boot_params, EBP = EDI = EBX = 0.
    */
   loadLinux(image: Uint8Array, opts: { cmdline?: string; initrd?: Uint8Array | null; reserved?: { base: number; length: number }[] } = {}): LinuxBootResult {
-    const r = loadLinux(image, this.mem, { cmdline: opts.cmdline ?? '', initrd: opts.initrd ?? null, reserved: opts.reserved ?? [] });
+    const r = loadLinux(image, this.mem, { cmdline: opts.cmdline ?? '', initrd: opts.initrd ?? null, reserved: opts.reserved ?? [], physBits: MAXPHYADDR });
     const c = this.cpu;
     c.reset();
     c.flushCodeCache();
+    // The firmware's MTRR setup (boot/linux.ts firmwareMtrrs).
+    for (const w of r.msrs) if (!wrmsr(c, w.index, w.lo, w.hi)) throw new Error(`firmware WRMSR 0x${w.index.toString(16)} refused`);
     c.cr0 = CR0.PE | CR0.ET;
     c.flags = EFLAGS.FIXED1;
     c.gdtrBase = r.gdtBase; c.gdtrLimit = r.gdtLimit;

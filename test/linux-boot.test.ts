@@ -217,6 +217,29 @@ test('Machine.loadLinux sets the 32-bit boot protocol entry state', async () => 
   for (const s of [SEG.DS, SEG.ES, SEG.SS]) assert.equal(c.segSel[s], 0x18);
   assert.equal(c.gdtrBase, r.gdtBase);
   assert.equal(c.gdtrLimit, r.gdtLimit);
+  // MTRRs as firmware leaves them (SDM Vol3A 11.11): default WB with E and FE (0xC06); fixed ranges
+  // 0-0x9FFFF WB (06), 0xA0000-0xBFFFF UC (00), 0xC0000-0xFFFFF WP (05); variable range 0 = UC over
+  // 2..4 GiB (base 0x80000000 type 0, mask 0xF_80000000 over 36 physical bits, valid bit 11).
+  const { readMsr } = await import('../machine/cpu/msr.js');
+  const msr = (i: number): string => { const v = readMsr(c, i)!; return (v[1] >>> 0).toString(16) + ':' + (v[0] >>> 0).toString(16); };
+  assert.equal(msr(0x2ff), '0:c06');
+  assert.equal(msr(0x250), '6060606:6060606');
+  assert.equal(msr(0x258), '6060606:6060606');
+  assert.equal(msr(0x259), '0:0');
+  for (let k = 0x268; k <= 0x26f; k++) assert.equal(msr(k), '5050505:5050505');
+  assert.equal(msr(0x200), '0:80000000');
+  assert.equal(msr(0x201), 'f:80000800');
+  for (let k = 0x202; k < 0x210; k++) assert.equal(msr(k), '0:0', `variable MTRR MSR ${k.toString(16)} unused`);
+});
+
+test('firmware MTRRs: the UC range above RAM is the largest aligned block below 4 GiB that misses RAM', async () => {
+  const { firmwareMtrrs } = await import('../machine/boot/linux.js');
+  const vr = (ram: number): number[] => firmwareMtrrs(ram, 36).filter((w) => w.index === 0x200 || w.index === 0x201).flatMap((w) => [w.hi >>> 0, w.lo >>> 0]);
+  assert.deepEqual(vr(3072 * MiB), [0, 0xc0000000, 0xf, 0xc0000800]);   // 3..4 GiB
+  assert.deepEqual(vr(2048 * MiB + 4096), [0, 0xc0000000, 0xf, 0xc0000800]);
+  assert.deepEqual(vr(2048 * MiB), [0, 0x80000000, 0xf, 0x80000800]);   // 2..4 GiB
+  assert.deepEqual(vr(128 * MiB), [0, 0x80000000, 0xf, 0x80000800]);
+  assert.deepEqual(firmwareMtrrs(128 * MiB, 36).at(-1), { index: 0x2ff, lo: 0xc06, hi: 0 }, 'IA32_MTRR_DEF_TYPE written last');
 });
 
 // ---- cpio newc, parsed back with an independent reader.

@@ -720,8 +720,8 @@ test('CPUID leaves 0, 1, 2: vendor, signature, features (SDM Vol2 CPUID layout),
   assert.equal((ebx >>> 8) & 0xff, 8, 'CLFLUSH line = 8 × 8 = 64 bytes');
   assert.equal(ebx >>> 24, 0, 'initial APIC ID 0');
   assert.equal(ecx, 0, 'no ECX features: in particular no VMX (bit 5), SSE3, MONITOR, XSAVE');
-  // FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE CMOV PAT CLFSH FXSR.
-  assert.equal(edx, bits(0, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 15, 16, 19, 24));
+  // FPU DE PSE TSC MSR PAE MCE CX8 APIC SEP MTRR PGE MCA CMOV PAT CLFSH FXSR.
+  assert.equal(edx, bits(0, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 19, 24));
   const l2 = cpuid(2);
   assert.equal(l2[0] & 0xff, 1, 'AL = 1');
   for (const r of l2) assert.equal(r >>> 31, 0, 'bit 31 clear: valid descriptors');

@@ -35,6 +35,24 @@ export const LOADER_TYPE_UNDEFINED = 0xff;
 export const BOOT_CS = 0x10, BOOT_DS = 0x18;
 
 /**
+ * The kernel command line tsvisor recommends for Debian's 686-pae kernel on this machine (README):
+ *   console=ttyS0                  the console on COM1
+ *   earlyprintk=serial,ttyS0,115200  messages from the first instructions on (a crash before the
+ *                                  console driver is still visible)
+ *   nokaslr                        the decompressor keeps the kernel where the loader put it
+ *   noisapnp                       no ISA Plug-and-Play scan (0.35 s of busy polling, finds nothing)
+ *   mitigations=off                no speculative-execution workarounds (nothing to protect here)
+ *   cryptomgr.notests              no crypto self-tests at boot
+ *   tsc=reliable                   the TSC (virtual time) needs no watchdog
+ *   lpj=4000000                    skip the delay-loop calibration (BogoMIPS)
+ *   8250.nr_uarts=1                only COM1 (no probing of absent ports)
+ * The local APIC, the I/O APIC and ACPI are used (no noapic/nolapic/acpi=off): ACPI also gives
+ * `poweroff` (S5 through the PM1 control register).
+ */
+export const RECOMMENDED_CMDLINE = 'console=ttyS0 earlyprintk=serial,ttyS0,115200 nokaslr noisapnp mitigations=off ' +
+  'cryptomgr.notests tsc=reliable lpj=4000000 8250.nr_uarts=1';
+
+/**
  * Minimum protocol: 2.10 (Linux 2.6.31, 2009). It is the first version with init_size and
  * pref_address, which the loader needs to check that the decompressed kernel fits in RAM and to
  * keep the initrd out of its way; 2.06 (cmdline_size) and 2.05 (relocatable_kernel) come before.
@@ -131,11 +149,48 @@ export function parseSetupHeader(image: Uint8Array): SetupHeader {
   };
 }
 
+// ---- MTRRs as a PC BIOS leaves them (SDM Vol3A 11.11: IA32_MTRR_DEF_TYPE E [11], FE [10], type
+// [7:0]; fixed-range MTRRs hold one type byte per sub-range; PHYSBASEn type [7:0], PHYSMASKn valid [11]).
+const MTRR_UC = 0, MTRR_WP = 5, MTRR_WB = 6;
+const MTRR_DEF_E = 0x800, MTRR_DEF_FE = 0x400;
+/** Eight equal type bytes (one fixed-range MTRR). */
+const fix8 = (t: number): { lo: number; hi: number } => { const v = (t * 0x01010101) | 0; return { lo: v, hi: v }; };
+
+export interface MsrWrite { index: number; lo: number; hi: number }
+
+/**
+ * The MTRR setup firmware leaves for the OS, as WRMSRs: memory write-back by default (0xC06:
+ * MTRRs and fixed ranges enabled, default type WB), fixed ranges 0-0x9FFFF WB, the VGA window
+ * 0xA0000-0xBFFFF UC, the ROM area 0xC0000-0xFFFFF WP, and one variable range making the top of
+ * the 4-GiB space UC (the largest naturally aligned power-of-two block above RAM: the local APIC
+ * and I/O APIC at 0xFEE00000/0xFEC00000 and the PCI window). Without MTRRs enabled Linux prints
+ * "MTRRs disabled, skipping PAT initialization" and runs without PAT. `physBits` is MAXPHYADDR.
+ */
+export function firmwareMtrrs(ramBytes: number, physBits: number): MsrWrite[] {
+  const w: MsrWrite[] = [];
+  w.push({ index: 0x250, ...fix8(MTRR_WB) });                 // IA32_MTRR_FIX64K_00000: 0-0x7FFFF
+  w.push({ index: 0x258, ...fix8(MTRR_WB) });                 // IA32_MTRR_FIX16K_80000: 0x80000-0x9FFFF
+  w.push({ index: 0x259, ...fix8(MTRR_UC) });                 // IA32_MTRR_FIX16K_A0000: VGA window
+  for (let k = 0; k < 8; k++) w.push({ index: 0x268 + k, ...fix8(MTRR_WP) }); // IA32_MTRR_FIX4K_C0000.._F8000
+  let size = 0x80000000;
+  while (size > 0x100000 && 0x100000000 - size < ramBytes) size /= 2;
+  if (0x100000000 - size >= ramBytes) {
+    const base = 0x100000000 - size;
+    const mask = (2 ** physBits - size);                      // PHYSMASK: address bits [physBits-1:12] that must match
+    w.push({ index: 0x200, lo: (base | MTRR_UC) | 0, hi: 0 });  // IA32_MTRR_PHYSBASE0
+    w.push({ index: 0x201, lo: ((mask % 0x100000000) | MTRR_DEF_E) | 0, hi: Math.floor(mask / 0x100000000) }); // PHYSMASK0, valid
+  }
+  w.push({ index: 0x2ff, lo: MTRR_DEF_E | MTRR_DEF_FE | MTRR_WB, hi: 0 }); // IA32_MTRR_DEF_TYPE, written last
+  return w;
+}
+
 export interface LinuxOptions {
   cmdline: string;
   initrd?: Uint8Array | null;
   /** Physical regions that are not RAM (MMIO), listed as reserved in the e820 map. */
   reserved?: readonly ReservedRegion[];
+  /** The CPU's physical-address width (MAXPHYADDR) for the MTRR masks (default 36). */
+  physBits?: number;
 }
 
 export interface LinuxBootResult {
@@ -159,6 +214,8 @@ export interface LinuxBootResult {
   cmdlineAddr: number;
   bootParams: number;
   e820: E820Entry[];
+  /** MSR writes the firmware would have done before the kernel runs (MTRRs, see firmwareMtrrs). */
+  msrs: MsrWrite[];
 }
 
 /** Load a bzImage (and optional initrd) into `mem`; returns the 32-bit entry state. Throws BootError. */
@@ -245,6 +302,6 @@ export function loadLinux(image: Uint8Array, mem: PhysMem, opts: LinuxOptions): 
   return {
     header: h, entry: loadAddr, esi: ZERO_PAGE_ADDR, gdtBase: GDT_ADDR, gdtLimit: gdt.length - 1, cs: BOOT_CS, ds: BOOT_DS,
     loadAddr, loadEnd, runtimeStart, runtimeEnd, initrdAddr, initrdSize: initrdLen, cmdlineAddr: CMDLINE_ADDR,
-    bootParams: ZERO_PAGE_ADDR, e820,
+    bootParams: ZERO_PAGE_ADDR, e820, msrs: firmwareMtrrs(mem.firmwareTop, opts.physBits ?? 36),
   };
 }

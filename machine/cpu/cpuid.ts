@@ -34,14 +34,15 @@ export interface CpuidOptions {
 /**
  * Leaf 1 EDX. FPU: x87 (with FXSAVE/FXRSTOR: FXSR). DE: CR4.DE and the DR4/DR5 #UD. PSE, PAE, PGE,
  * PAT: paging.ts. TSC, MSR: RDTSC/RDMSR/WRMSR. MCE: CR4.MCE is accepted; this machine never raises
- * a machine check. CX8: CMPXCHG8B. APIC: only with cpuidOptions.apic (the machine's flag), and it
- * also follows IA32_APIC_BASE.EN (SDM Vol3A 10.4.3).
+ * a machine check. MCA: IA32_MCG_CAP/IA32_MCG_STATUS with zero error-reporting banks (msr.ts; Linux
+ * refuses its MCE device without MCA, a message no family-6 PC prints). CX8: CMPXCHG8B. APIC: only
+ * with cpuidOptions.apic (the machine's flag), and it also follows IA32_APIC_BASE.EN (SDM Vol3A 10.4.3).
  * SEP: SYSENTER/SYSEXIT. MTRR: the MTRR MSRs (stored, no effect on an emulator). CMOV. CLFSH: CLFLUSH,
- * line size in leaf 1 EBX. Not advertised: VME (no V86 extensions), MCA, PSE-36, PSN, MMX, SSE, SSE2,
+ * line size in leaf 1 EBX. Not advertised: VME (no V86 extensions), PSE-36, PSN, MMX, SSE, SSE2,
  * HTT, DS, ACPI, TM, PBE.
  */
 export const DEFAULT_EDX = CPUID_EDX.FPU | CPUID_EDX.DE | CPUID_EDX.PSE | CPUID_EDX.TSC | CPUID_EDX.MSR | CPUID_EDX.PAE |
-  CPUID_EDX.MCE | CPUID_EDX.CX8 | CPUID_EDX.APIC | CPUID_EDX.SEP | CPUID_EDX.MTRR | CPUID_EDX.PGE | CPUID_EDX.CMOV |
+  CPUID_EDX.MCE | CPUID_EDX.MCA | CPUID_EDX.CX8 | CPUID_EDX.APIC | CPUID_EDX.SEP | CPUID_EDX.MTRR | CPUID_EDX.PGE | CPUID_EDX.CMOV |
   CPUID_EDX.PAT | CPUID_EDX.CLFSH | CPUID_EDX.FXSR;
 /** Leaf 1 ECX: nothing (in particular no VMX, SMX, MONITOR, XSAVE, SSE3). */
 export const DEFAULT_ECX = 0;

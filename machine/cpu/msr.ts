@@ -121,7 +121,7 @@ export const MSR_TABLE: readonly MsrDef[] = [
     (c) => out(c.sysenterEsp, 0), (c, lo) => { c.sysenterEsp = lo; return true; }),
   def(MSR.IA32_SYSENTER_EIP, 'IA32_SYSENTER_EIP', CPUID_EDX.SEP, 0, 0, 0,
     (c) => out(c.sysenterEip, 0), (c, lo) => { c.sysenterEip = lo; return true; }),
-  // Machine-check global registers with zero reporting banks (MCA itself is not advertised).
+  // Machine-check global registers (CPUID MCA) with zero error-reporting banks, no MCG_CTL.
   def(MSR.IA32_MCG_CAP, 'IA32_MCG_CAP', 0, 0, -1, -1, () => out(0, 0), RO),
   def(MSR.IA32_MCG_STATUS, 'IA32_MCG_STATUS', 0, 0, ~7, -1,
     (c) => out(c.mcgStatus, 0), (c, lo) => { c.mcgStatus = lo; return true; }),
