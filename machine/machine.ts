@@ -173,7 +173,8 @@ export class Machine {
   private wireFpuError(): void {
     const fpu = this.cpu.fpu;
     const irq13 = this.isaIrq(13);
-    fpu.onFerr = (on) => irq13.set(on);
+    // FERR# goes active inside an instruction: end the CPU's block so the IRQ is seen at the next boundary.
+    fpu.onFerr = (on) => { irq13.set(on); if (on) this.cpu.blockStop = true; };
     this.io.register(0xf0, 1, {
       name: 'fpu-error-latch',
       in: (_port, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : -1),
