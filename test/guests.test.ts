@@ -17,6 +17,7 @@ import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { End } from '../machine/machine.js';
 import { runGuest, type GuestRun } from './harness/guest.js';
+import { tapProblems } from './harness/tap.js';
 import type { HypervisorOptions, Quirk } from '../hypervisor/hypervisor.js';
 import type { HypApp, PortAccess, PortDecision } from '../hypervisor/hypapp.js';
 import type { Hypervisor } from '../hypervisor/hypervisor.js';
@@ -42,19 +43,6 @@ export function parseHeader(src: string): Header {
   if (get('expect') === 'triple-fault') return { ...base, end: End.TripleFault, tap: false };
   const st = get('expect-status');
   return { ...base, end: End.DebugExit, status: st !== null ? Number(st) : 1, tap: st === null };
-}
-
-/** Check a TAP log: returns a list of problems (empty = passed). */
-export function tapProblems(serial: string): string[] {
-  const lines = serial.split('\n');
-  const problems = lines.filter((l) => /^not ok/.test(l));
-  const oks = lines.filter((l) => /^ok \d+/.test(l)).length;
-  const plan = lines.map((l) => /^1\.\.(\d+)$/.exec(l)).find((m) => m);
-  if (!plan) problems.push('no plan line "1..N"');
-  else if (Number(plan[1]) !== oks + problems.length) problems.push(`plan says ${plan[1]} checks, saw ${oks} ok + ${problems.length} not ok`);
-  if (oks === 0) problems.push('no check passed');
-  if (!lines.includes('# fail 0')) problems.push('no "# fail 0" line');
-  return problems;
 }
 
 /** A hypapp that intercepts every I/O port and passes each access on: the guest must not notice. */
