@@ -181,7 +181,7 @@ export class GdbStub {
       case 'c': case 's': case 'C': case 'S': {
         // c [addr] / s [addr] / C sig[;addr] / S sig[;addr]: the signal is dropped (nothing to deliver it to).
         const arg = c === 'c' || c === 's' ? p.slice(1) : (p.split(';')[1] ?? '');
-        if (arg) t.writeRegister(8, Uint8Array.of(...[0, 8, 16, 24].map((s) => (parseInt(arg, 16) >>> s) & 0xff)));
+        if (arg) { const pc = new Uint8Array(4); new DataView(pc.buffer).setUint32(0, parseInt(arg, 16) >>> 0, true); t.writeRegister(8, pc); }
         return this.resume(c === 's' || c === 'S');
       }
       case 'Z': case 'z': {

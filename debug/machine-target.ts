@@ -24,7 +24,7 @@ import { R } from '../machine/cpu/fpu/float80.js';
 import { Ept } from '../machine/vmx/ept.js';
 import { F, type VmcsField } from '../machine/vmx/vmcs-fields.js';
 import { LaunchState } from '../machine/vmx/vmcs.js';
-import { REGISTERS, type DebugTarget, type PointKind, type RegView, type StopEvent } from './target.js';
+import { REGISTERS, type DebugTarget, type MemSpace, type PointKind, type RegView, type StopEvent } from './target.js';
 import { translateLinear, type GuestPaging } from './pagewalk.js';
 import { vmcsGuestPaging } from './vmcs-dump.js';
 import { runMonitor } from './monitor.js';
@@ -115,7 +115,7 @@ export class MachineTarget implements DebugTarget, CpuDebug, MmuWatch {
     return e;
   }
 
-  /** Stop the run for good from outside (gdb `kill`): the machine's result is `r`. */
+  /** The debugger is done with the machine (gdb `kill`): stop running, drop every breakpoint and watchpoint. */
   kill(): void { this.running = false; this.stepping = false; this.clearPoints(); }
 
   // ---- CpuDebug (called by the CPU's run loop)
@@ -387,7 +387,7 @@ export class MachineTarget implements DebugTarget, CpuDebug, MmuWatch {
   }
 
   /** Host-physical address of each byte (RAM only), page by page; null stops. */
-  private each(addr: number, len: number, space: 'linear' | 'physical' | 'host', fn: (pa: number, k: number) => void): number {
+  private each(addr: number, len: number, space: MemSpace, fn: (pa: number, k: number) => void): number {
     const mem = this.m.mem;
     const g = space === 'host' ? null : this.paging();
     let k = 0, pageBase = -1, pagePa = 0;
@@ -407,14 +407,14 @@ export class MachineTarget implements DebugTarget, CpuDebug, MmuWatch {
     return k;
   }
 
-  readMemory(addr: number, len: number, space: 'linear' | 'physical' | 'host'): Uint8Array {
+  readMemory(addr: number, len: number, space: MemSpace): Uint8Array {
     const out = new Uint8Array(len);
     const mem = this.m.mem;
     const n = this.each(addr, len, space, (pa, k) => { out[k] = mem.ram[pa]; });
     return out.subarray(0, n);
   }
 
-  writeMemory(addr: number, data: Uint8Array, space: 'linear' | 'physical' | 'host'): number {
+  writeMemory(addr: number, data: Uint8Array, space: MemSpace): number {
     const mem = this.m.mem;
     // Through PhysMem.write so decoded code on the page is dropped (the debugger may patch code).
     return this.each(addr, data.length, space, (pa, k) => mem.write(pa, 1, data[k]));

@@ -46,6 +46,7 @@ export const REG_INDEX: Readonly<Record<string, number>> = Object.fromEntries(RE
 export const CORE_REGS = 32;
 
 export type PointKind = 'sw' | 'hw' | 'write' | 'read' | 'access';
+export type MemSpace = 'linear' | 'physical' | 'host';
 
 /** Why the target stopped. */
 export type StopEvent =
@@ -73,10 +74,13 @@ export interface DebugTarget {
   regView(): RegView;
 
   // ---- memory (no side effects on the guest: no A/D bits, no faults, no device reads)
-  /** Read up to `len` bytes; the result is shorter if it reaches an inaccessible byte. */
-  readMemory(addr: number, len: number, space: 'linear' | 'physical'): Uint8Array;
+  /**
+   * Read up to `len` bytes; the result is shorter if it reaches an inaccessible byte. Spaces:
+   * guest-linear, guest-physical (through the EPT when in use), host-physical (the machine's RAM).
+   */
+  readMemory(addr: number, len: number, space: MemSpace): Uint8Array;
   /** Write bytes; returns how many were written (stops at the first inaccessible byte). */
-  writeMemory(addr: number, data: Uint8Array, space: 'linear' | 'physical'): number;
+  writeMemory(addr: number, data: Uint8Array, space: MemSpace): number;
   /** Linear → physical through the guest's current paging (and EPT), or null if not mapped. */
   translate(lin: number): number | null;
 

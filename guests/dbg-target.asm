@@ -64,6 +64,9 @@ dbg_loop_done:
   CHECK eax, 5, "counter incremented 5 times through the alias"
   mov eax, [ALIAS_PA + 0x20]
   CHECK eax, 5, "the counter is at physical 300020H"
+  ; The debugger's breakpoints are invisible: the code at dbg_loop reads back as assembled
+  ; (inc dword [imm32] = FF 05 imm32), never as INT3 (CC).
+  CHECK [dbg_loop], 0x002005ff, "code bytes at dbg_loop read back as assembled"
   mov eax, dr0
   CHECK eax, 0xdeadbeef, "DR0 keeps the guest's value"
   mov eax, dr7
