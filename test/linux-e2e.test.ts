@@ -106,6 +106,21 @@ function checkSession(r: E2eResult): void {
   const sum = output(r, 'i=0;');
   assert.equal(withoutKmsg(sum.output).trim(), '4950');
 
+  // /proc/interrupts: the timer and COM1 arrive through the I/O APIC (ISA IRQ0 on pin 2, IRQ4 on
+  // pin 4, edge), the local APIC timer ticks, no APIC errors or mis-routed interrupts.
+  const irq = output(r, 'cat /proc/interrupts');
+  assert.equal(irq.status, 0);
+  const irqLine = (re: RegExp): string[] => {
+    const l = irq.output.split('\n').find((x) => re.test(x));
+    assert.ok(l, `${what}: /proc/interrupts has ${re}\n${irq.output}`);
+    return l.trim().split(/\s+/);
+  };
+  assert.ok(Number(irqLine(/IO-APIC\s+2-edge\s+timer/)[1]) > 0, 'timer interrupts through I/O APIC pin 2');
+  assert.ok(Number(irqLine(/IO-APIC\s+4-edge\s+ttyS0/)[1]) > 0, 'COM1 interrupts through I/O APIC pin 4');
+  assert.ok(Number(irqLine(/^\s*LOC:/)[1]) > 0, 'local APIC timer interrupts');
+  assert.equal(irqLine(/^\s*ERR:/)[1], '0', 'no APIC errors');
+  assert.equal(irqLine(/^\s*MIS:/)[1], '0', 'no mis-routed interrupts');
+
   // dmesg: PAE paging (NX needs PAE on i386), nothing broken, none of the messages a real PC would not print.
   const dm = output(r, 'dmesg');
   assert.equal(dm.status, 0);

@@ -72,6 +72,14 @@ export class LinuxSession {
     if (this.chunks.length > 0) this.drain();
   }
 
+  /** Run one slice of at most `budget` instructions and collect the output; the result if the machine stopped. */
+  step(budget = SLICE): RunResult | null {
+    const r = this.m.runSlice(budget);
+    this.drain();
+    if (r) this.result = r;
+    return r;
+  }
+
   /**
    * Run slices until `done()` holds (checked between slices). Throws if the machine stops, sits
    * idle with nothing but input to wake it, or `maxInsns` more instructions pass first.
@@ -179,6 +187,7 @@ export const E2E_COMMANDS = [
   'cat /proc/cpuinfo',
   'uname -r',
   'i=0; s=0; while [ $i -lt 100 ]; do s=$((s+i)); i=$((i+1)); done; echo $s',
+  'cat /proc/interrupts',
   'dmesg',
 ];
 
