@@ -116,11 +116,11 @@ test('the hypervisor\'s memory is behind EPT: a guest write there stops the mach
   assert.equal(r.status, 14);
   const lines = r.message.split('\n');
   assert.match(lines[0], /^CPU\(0x00\): Unhandled intercept: 0x00000030 \(EPT_VIOLATION\): guest access to 0x04000100 \(linear 0x04000100\), the hypervisor's memory/);
-  assert.ok(lines.some((l) => /^\tCS:EIP =0x0008:0x001[0-9a-f]{5}/.test(l)), r.message);
-  assert.ok(lines.some((l) => /^\tCR0=0x00000031 CR3=0x00000000 CR4=0x00002000 {3}\(the guest reads CR0=0x00000011 CR4=0x00000000\)$/.test(l)), r.message);
-  assert.ok(lines.some((l) => /^\texit qualification=0x00000182 /.test(l)), 'write (bit 1), GLA valid and translated (bits 7, 8)\n' + r.message);
+  assert.ok(lines.some((l) => /^\tCS:EIP =0x0008:0x001[0-9a-f]{5}$/.test(l)), r.message);
+  assert.ok(lines.some((l) => /^ {2}CR0=0x00000031 CR3=0x00000000 CR4=0x00002000 \(the guest reads CR0=0x00000011 CR4=0x00000000\)$/.test(l)), r.message);
+  assert.ok(lines.some((l) => /^VM exit #\d+: EPT_VIOLATION \(reason 0x00000030\), qualification 0x00000182 /.test(l)), 'write (bit 1), GLA valid and translated (bits 7, 8)\n' + r.message);
   assert.ok(lines.some((l) => /=> .*mov \[0x4000100\], eax/.test(l)), 'disassembly marks the faulting instruction\n' + r.message);
-  assert.ok(lines.some((l) => /^\t {2}EPT_VIOLATION {10}/.test(l)), 'the last exits end with this one\n' + r.message);
+  assert.match(lines.at(-1)!, /EPT_VIOLATION/, 'the last exits end with this one\n' + r.message);
 });
 
 test('KVM hypercalls: -KVM_EPERM from ring 3, as KVM answers', () => {
