@@ -129,7 +129,12 @@ export class CPU extends CpuMmu {
         if (this.halted && !this.pendingEvent()) return Stop.Halted;
         const shadow = this.intShadow;
         this.intShadow = false;
-        if (!shadow && this.deliverPendingEvent()) { if (this.stop !== Stop.None) return this.stop; continue; }
+        if (!shadow && this.deliverPendingEvent()) {
+          if (this.stop !== Stop.None) return this.stop;
+          // Monitor trap flag: an MTF VM exit is pending after the delivery of an event (Vol3C 25.5.2).
+          if (this.nonRoot !== null && (this.nonRoot.proc & PROC.MONITOR_TRAP_FLAG) !== 0) this.nonRoot.mtfPending = true;
+          continue;
+        }
         this.halted = false;
         const tf = (this.flags & EFLAGS.TF) !== 0;
         const mtf = nr !== null && (nr.proc & PROC.MONITOR_TRAP_FLAG) !== 0;
@@ -144,12 +149,12 @@ export class CPU extends CpuMmu {
         this.execBlock(max);
         this.shadowNow = 0;
         if (tf && this.stop === Stop.None && this.lastBlockRan > 0) {
-          this.dr[6] |= 0x4000; // DR6.BS
+          this.dbgCause |= 0x4000; // DR6.BS, set when the #DB is delivered
           this.prevEip = this.eip;
           this.deliver(EXC.DB, EventKind.Trap, -1);
         }
-        // Monitor trap flag: a VM exit after the instruction (Vol3C 25.5.2).
-        if (mtf && this.nonRoot !== null && this.stop === Stop.None && this.lastBlockRan > 0) {
+        // Monitor trap flag: a VM exit after the instruction, or after the delivery of the fault it raised (Vol3C 25.5.2).
+        if (mtf && this.nonRoot !== null && this.stop === Stop.None) {
           boundaryExit(this, EXIT_REASON.MONITOR_TRAP_FLAG);
           return Stop.VmExit;
         }

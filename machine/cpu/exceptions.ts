@@ -5,7 +5,7 @@
 // Runs in: the CPU's run loop, after an instruction faulted (EIP already rolled back) or between
 // instructions (interrupts), or from INT n / INT3 / INTO handlers (EIP = next instruction).
 
-import { AR, EFLAGS, EXC, EXC_HAS_ERROR_CODE, EXC_NAMES, SEG } from './arch.js';
+import { AR, DR6, DR7, EFLAGS, EXC, EXC_HAS_ERROR_CODE, EXC_NAMES, SEG } from './arch.js';
 import type { CPU } from './cpu.js';
 import { FAULT, Mode } from './state.js';
 import { checkStackSeg, Descriptor, loadCS, loadFromDescriptor, loadNull, readDescriptor, tssStack } from './segments.js';
@@ -48,7 +48,7 @@ export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode:
     if (nr !== null) {
       // Error codes are delivered (and reported) only in protected mode, for the exceptions that have one.
       const code = ec >= 0 && k === EventKind.Fault && c.mode !== Mode.Real && ((EXC_HAS_ERROR_CODE >> vec) & 1) !== 0 ? ec : -1;
-      if (checkExit) eventExits(c, vec, k, code, c.pfLinear, c.dr[6]);
+      if (checkExit) eventExits(c, vec, k, code, c.pfLinear, c.dbgCause);
       checkExit = true; // an exception during delivery of an injected event is checked (Vol3C 26.6.1)
       const soft = k === EventKind.Software || k === EventKind.SoftException || k === EventKind.Icebp;
       nr.vectoringInfo = vec | (intrType(k) << INTR_INFO.TYPE_SHIFT) | (code >= 0 ? INTR_INFO.ERROR_CODE_VALID : 0) | INTR_INFO.VALID;
@@ -56,8 +56,15 @@ export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode:
       nr.vectoringInstrLen = soft ? ((c.eip - c.prevEip) & c.ipMask) : 0;
       nr.vectoringRip = soft ? c.prevEip : c.eip;
     }
-    // CR2 is loaded when the #PF is delivered, not when it is detected (a #PF that exits leaves it).
-    if (vec === EXC.PF && k === EventKind.Fault) c.cr2 = c.pfLinear;
+    // CR2 is loaded when the #PF is delivered, not when it is detected (a #PF that exits leaves it);
+    // a #PF injected by VM entry does not load it either (the VMM sets CR2, Vol3C 26.6.1).
+    if (vec === EXC.PF && k === EventKind.Fault && !(injected && n === 1)) c.cr2 = c.pfLinear;
+    // Likewise DR6 (and DR7.GD for BD) for a #DB (Vol3B 17.2.3-17.2.4).
+    if (vec === EXC.DB && c.dbgCause !== 0) {
+      c.dr[6] |= c.dbgCause;
+      if ((c.dbgCause & DR6.BD) !== 0) c.dr[7] &= ~DR7.GD;
+      c.dbgCause = 0;
+    }
     try {
       deliverOnce(c, vec, k, ec);
       c.halted = false;
@@ -70,6 +77,9 @@ export function deliverEvent(c: CPU, vector: number, kind: EventKind, errorCode:
       // A fault while delivering INT n / INT3 / INTO is reported on that instruction: the saved
       // EIP points at it, not past it (SDM Vol3A 6.5 "faults ... restartable"; Vol2 INT n).
       if (k === EventKind.Software || k === EventKind.SoftException) c.eip = c.prevEip;
+      // In VMX non-root operation the nested exception consults the exception bitmap itself, before
+      // it can form a #DF (Vol3C 25.2); the event being delivered is its IDT-vectoring information.
+      if (c.nonRoot !== null) eventExits(c, v2, EventKind.Fault, c.excHasCode && c.mode !== Mode.Real ? c.excCode : -1, c.pfLinear, c.dbgCause);
       if (vec === EXC.DF) {
         if (c.nonRoot !== null) vmxTripleFault(c);
         const names: string[] = [];

@@ -191,8 +191,11 @@ function enterNonRoot(u: VmxUnit, v: Vmcs, c: CPU): void {
   if (tag === -1 || tag !== u.tlbTag) c.flushTlb(false);
   u.tlbTag = tag;
   const pin = nr.pin;
+  // The timer counts TSC ticks (virtual nanoseconds here); a clock timer at its deadline lets a
+  // halted guest's machine skip ahead to it (Vol3C 25.5.1).
   nr.preemptionDeadline = (pin & PIN.ACTIVATE_VMX_PREEMPTION_TIMER) !== 0
-    ? c.clock.insns + v.get(F.VMX_PREEMPTION_TIMER_VALUE) * 2 ** PREEMPTION_TIMER_RATE : Infinity;
+    ? c.clock.nowNs() + v.get(F.VMX_PREEMPTION_TIMER_VALUE) * 2 ** PREEMPTION_TIMER_RATE : Infinity;
+  c.clock.arm(u.preemptionTimer, nr.preemptionDeadline);
   nr.mtfPending = false;
   c.nonRoot = nr;
   c.stop = Stop.None;

@@ -74,6 +74,7 @@ export function vmExit(u: VmxUnit, reason: number): void {
   u.record(reason, x.qualification, rip);
 
   saveGuestState(u, v, c, rip, reason);
+  c.clock.arm(u.preemptionTimer, Infinity);
   saveMsrs(u, v);
   loadHostState(u, v, c, reason);
   x.reset();
@@ -127,7 +128,7 @@ function saveGuestState(u: VmxUnit, v: Vmcs, c: CPU, rip: number, reason: number
   const tf = (fl & EFLAGS.TF) !== 0;
   v.set(F.GUEST_PENDING_DBG_EXCEPTIONS, tf && (intr & 3) !== 0 || tf && halted ? PENDING_DBG.BS : 0);
   if ((nr.exitCtl & EXIT_CTL.SAVE_VMX_PREEMPTION_TIMER_VALUE) !== 0) {
-    const left = nr.preemptionDeadline === Infinity ? 0 : Math.max(0, nr.preemptionDeadline - c.clock.insns);
+    const left = nr.preemptionDeadline === Infinity ? 0 : Math.max(0, nr.preemptionDeadline - c.clock.nowNs());
     v.set(F.VMX_PREEMPTION_TIMER_VALUE, Math.min(0xffffffff, Math.ceil(left / 2 ** PREEMPTION_TIMER_RATE)));
   }
   if (nr.ept !== null && (c.cr0 & CR0.PG) !== 0 && (c.cr4 & CR4.PAE) !== 0) {

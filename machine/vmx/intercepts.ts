@@ -246,7 +246,9 @@ export function eventExits(c: CPU, vector: number, kind: EventKind, errorCode: n
   const hasCode = errorCode >= 0;
   x.intrInfo = vector | (intrType(kind) << INTR_INFO.TYPE_SHIFT) | (hasCode ? INTR_INFO.ERROR_CODE_VALID : 0) | INTR_INFO.VALID;
   x.intrErrorCode = hasCode ? errorCode : 0;
+  // #DB: the causes of this exception (B3-B0, BD, BS; Table 27-1), which DR6 does not receive (27.1).
   x.qualification = vector === EXC.PF ? pfLinear : vector === EXC.DB ? dr6 & 0x600f : 0;
+  if (vector === EXC.DB) c.dbgCause = 0;
   if (kind === EventKind.SoftException || kind === EventKind.Icebp) {
     // INT3/INTO/INT1: RIP of the instruction, with its length, so the VMM can re-inject it.
     x.rip = c.prevEip; x.ripValid = true; x.instrLen = ((c.eip - c.prevEip) & c.ipMask) || 1;
@@ -255,6 +257,13 @@ export function eventExits(c: CPU, vector: number, kind: EventKind, errorCode: n
   }
   vmExit(u, EXIT_REASON.EXCEPTION_NMI);
   throw VMEXIT;
+}
+
+/** IRET in non-root operation (Vol3C 25.3): unblocks NMIs only without "NMI exiting"; with "virtual NMIs" it removes virtual-NMI blocking. */
+export function iretNmiUnblocking(c: CPU): void {
+  const nr = c.nonRoot!;
+  if ((nr.pin & PIN.NMI_EXITING) === 0) c.nmiBlocked = false;
+  else if ((nr.pin & PIN.VIRTUAL_NMIS) !== 0) nr.virtualNmiBlocked = false;
 }
 
 /** A triple fault in non-root operation is a VM exit (reason 2), not a shutdown (25.2). */

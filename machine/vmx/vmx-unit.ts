@@ -17,6 +17,7 @@ import { CR0, CR4, EFER, EFLAGS, MSR } from '../cpu/arch.js';
 import type { CPU } from '../cpu/cpu.js';
 import { Stop } from '../cpu/state.js';
 import type { PhysMem } from '../memory.js';
+import type { Timer } from '../clock.js';
 import { computeCaps, fieldSupported, physAddrOk, VMCS_REVISION, type VmxCaps } from './capabilities.js';
 import { eptpProblem } from './entry-checks.js';
 import { INVEPT_TYPE, INVVPID_TYPE, VMX_ERROR, VMX_MSR } from './controls.js';
@@ -91,9 +92,13 @@ export class VmxUnit {
   readonly ringRip = new Int32Array(EXIT_RING);
   readonly ringInsns = new Float64Array(EXIT_RING);
 
+  /** Clock timer at the VMX-preemption timer's deadline (it only wakes the machine; the exit is taken at the boundary). */
+  readonly preemptionTimer: Timer;
+
   constructor(readonly cpu: CPU, readonly mem: PhysMem, cr4Supported: number) {
     this.caps = computeCaps(cr4Supported);
     this.nr = new NonRoot(this, mem);
+    this.preemptionTimer = cpu.clock.addTimer('vmx-preemption-timer', () => {});
   }
 
   // ================================================================ the host's interface

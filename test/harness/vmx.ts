@@ -104,6 +104,8 @@ export interface RigOptions {
   code?: Uint8Array | string;
   /** Build EPT (identity, 4-KiB pages in the first 2 MiB) and turn on "enable EPT". */
   ept?: boolean;
+  /** Leave "HLT exiting" off (the guest really halts). */
+  noHlt?: boolean;
 }
 
 /** Controls from a TRUE capability MSR: its must-be-1 bits plus `want` (the way a VMM adjusts them, Vol3D A.2). */
@@ -200,7 +202,7 @@ export class Rig {
   private defaultVmcs(o: RigOptions): void {
     const vmx = this.vmx, F_ = F;
     const proc2 = (o.proc2 ?? 0) | (o.ept ? P2.EPT : 0);
-    const procWant = P.HLT | (o.proc ?? 0) | (proc2 !== 0 ? P.SECONDARY : 0);
+    const procWant = (o.noHlt ? 0 : P.HLT) | (o.proc ?? 0) | (proc2 !== 0 ? P.SECONDARY : 0);
     this.w(F_.PIN_BASED_VM_EXEC_CONTROL, ctl(vmx, MSR_VMX.TRUE_PIN, o.pin ?? 0));
     this.w(F_.CPU_BASED_VM_EXEC_CONTROL, ctl(vmx, MSR_VMX.TRUE_PROC, procWant));
     this.w(F_.SECONDARY_VM_EXEC_CONTROL, proc2);
@@ -283,3 +285,11 @@ export class Rig {
 }
 
 export const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
+
+/** An interrupt controller under the test's control: `pending` = the vector it will deliver, or -1. */
+export class FakeIntc {
+  pending = -1;
+  acks = 0;
+  hasInterrupt(): boolean { return this.pending >= 0; }
+  acknowledge(): number { const v = this.pending; this.pending = -1; this.acks++; return v; }
+}

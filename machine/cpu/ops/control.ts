@@ -362,8 +362,9 @@ function iretMask(c: CPU, o32: boolean): number {
 }
 
 function iret(c: CPU, o32: boolean): void {
-  // IRET unblocks NMIs even if it then faults (SDM Vol3A 6.7.1).
-  c.nmiBlocked = false;
+  // IRET unblocks NMIs even if it then faults (SDM Vol3A 6.7.1); in VMX non-root operation with
+  // "NMI exiting" it leaves NMI blocking alone and unblocks virtual NMIs instead (Vol3C 25.3).
+  if (c.nonRoot === null) c.nmiBlocked = false; else vmx.iretNmiUnblocking(c);
   const n = o32 ? 4 : 2;
   if (c.mode === Mode.V86 && iopl(c) < 3) c.gp(0); // trap to the V86 monitor (no VME)
   if (c.mode === Mode.Protected && (c.flags & EFLAGS.NT) !== 0) {

@@ -364,8 +364,7 @@ function checkDr(c: CPU, n: number): number {
     n += 2;
   }
   if ((c.dr[7] & DR7.GD) !== 0) {
-    c.dr[6] |= DR6.BD;
-    c.dr[7] &= ~DR7.GD;
+    c.dbgCause |= DR6.BD; // DR6.BD is set, and DR7.GD cleared, when the #DB is delivered (exceptions.ts)
     c.raise(EXC.DB);
   }
   return n;
