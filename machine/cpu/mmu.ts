@@ -332,8 +332,10 @@ class EptWalkMem implements WalkMem {
   lin = 0;
   constructor(private readonly mmu: CpuMmu) {}
   read(gpa: number, size: number): number {
-    const hpa = this.ept!.translate(gpa, EptAccess.Read);
-    if (hpa < 0) eptFault(this.mmu as unknown as CPU, hpa === EPT_MISCONFIG, gpa, this.lin, EptAccess.Read, false);
+    // With EPT A/D flags, accesses to guest paging structures are writes as far as EPT is concerned (Vol3C 28.2.4).
+    const acc = this.ept!.ad && this.lin !== -1 ? EptAccess.Read | EptAccess.Write : EptAccess.Read;
+    const hpa = this.ept!.translate(gpa, acc);
+    if (hpa < 0) eptFault(this.mmu as unknown as CPU, hpa === EPT_MISCONFIG, gpa, this.lin, acc, false);
     return this.mmu.mem.read(hpa, size);
   }
   write(gpa: number, size: number, v: number): void {
