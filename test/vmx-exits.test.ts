@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F } from '../machine/vmx/vmcs-fields.js';
-import { Rig, type Exit, type RigOptions, P, P2, R, GUEST_CODE, GUEST_DATA, HANDLERS, TSS, IO_A, IO_B, MSR_BITMAP, AR_CODE, AR_DATA, hex } from './harness/vmx.js';
+import { Rig, type Exit, type RigOptions, P, P2, R, EXIT_C, ENTRY_C, GUEST_CODE, GUEST_DATA, HANDLERS, TSS, IO_A, IO_B, MSR_BITMAP, MSR_AREA, VMCS, AR_CODE, AR_DATA, hex } from './harness/vmx.js';
 import { makeCpu, poke, setupFlat32 } from './harness/cpu.js';
 
 const at = (off: number): string => `times ${off}-($-$$) nop`;
@@ -320,4 +320,75 @@ test('task switches always exit: CALL/JMP to a TSS or task gate, IRET with NT (s
   assert.deepEqual(summary(jmp.x), [[R.TASK_SWITCH, 0, (0x30 | (2 << 30)) >>> 0, 7]], 'JMP through a task gate: the TSS selector, source 2');
   const iret = exitsOf(`pushfd\nor dword [esp], 0x4000\npopfd\n${at(0x10)}\niretd\nhlt`, {}, (r) => { tss(r); r.wr(TSS, 2, 0x30); });
   assert.deepEqual(summary(iret.x), [[R.TASK_SWITCH, 0x10, (0x30 | (1 << 30)) >>> 0, 1]], 'IRET with NT: back link from the TSS, source 1');
+});
+
+test('IDT task gate: INT n through a task gate exits (source 3) with the INT n as IDT-vectoring information', () => {
+  const { x } = exitsOf(`${at(2)}\nint 0x42\nhlt`, {}, (r) => {
+    r.wr(0x10030, 4, 0x67 | ((0x30000 & 0xffff) << 16)); r.wr(0x10034, 4, 0x8903); r.w(F.GUEST_GDTR_LIMIT, 0x37);
+    r.wr(0x11000 + 0x42 * 8, 4, 0x30 << 16); r.wr(0x11000 + 0x42 * 8 + 4, 4, 0xe500); // task gate, DPL 3 → TSS 30H
+  });
+  const e = x[0];
+  assert.deepEqual([e.reason, e.qual >>> 0, e.idtInfo, e.len, e.rip - GUEST_CODE], [R.TASK_SWITCH, (0x30 | (3 << 30)) >>> 0, (0x80000000 | (4 << 8) | 0x42) >>> 0, 2, 2]);
+});
+
+// ------------------------------------------------------------------ VM-exit state and MSR lists (27.3-27.6, 26.4)
+
+test('VM exit loads the host state (Vol3C 27.5): CRs, selectors, flat segments, GDTR/IDTR limits FFFFH, TR limit 67H, RSP/RIP, RFLAGS = 2, DR7 = 400H', () => {
+  const r = new Rig({ code: 'mov eax, dr7\nor eax, 0xff\nmov dr7, eax\npush 0\npopfd\nstd\nstc\ncpuid' });
+  r.w(F.HOST_FS_BASE, 0x12345000); r.w(F.HOST_GS_BASE, 0x6000); r.w(F.HOST_IDTR_BASE, 0x7000);
+  r.w(F.HOST_IA32_SYSENTER_CS, 0x08); r.w(F.HOST_IA32_SYSENTER_ESP, 0x1111); r.w(F.HOST_IA32_SYSENTER_EIP, 0x2222);
+  r.w(F.HOST_RSP, 0x10dff0);
+  r.go();
+  const c = r.m.cpu;
+  assert.deepEqual([c.cr0 >>> 0, c.cr3, c.cr4], [0x80000031, 0x101000, 0x2010]);
+  assert.deepEqual(Array.from(c.segSel.slice(0, 6)), [0x10, 0x08, 0x10, 0x10, 0x10, 0x10]);
+  assert.deepEqual([c.segBase[4] >>> 0, c.segBase[5], c.segLimit[1] >>> 0, c.segLimit[2] >>> 0], [0x12345000, 0x6000, 0xffffffff, 0xffffffff]);
+  assert.deepEqual([c.segSel[7], c.segBase[7], c.segLimit[7], c.segAr[7] & 0xf], [0x18, 0x102000, 0x67, 11]);
+  assert.deepEqual([c.gdtrBase, c.gdtrLimit, c.idtrBase, c.idtrLimit], [0x100000, 0xffff, 0x7000, 0xffff]);
+  assert.deepEqual([c.r32[4], c.eip, c.getEflags(), c.dr[7], c.cpl], [0x10dff0, 0x10f000, 2, 0x400, 0]);
+  assert.deepEqual([c.sysenterCs, c.sysenterEsp, c.sysenterEip], [0x08, 0x1111, 0x2222]);
+  const e = r.exits[0];
+  assert.equal(e.f.GUEST_RFLAGS, 0x403, 'guest RFLAGS saved (DF, CF, bit 1)');
+  assert.equal(e.f.GUEST_DR7, 0x400, 'DR7 is not saved without "save debug controls"');
+});
+
+test('"save debug controls" saves DR7; "save/load IA32_PAT" and "load IA32_EFER" switch the MSRs', () => {
+  const r = new Rig({ code: 'mov eax, dr7\nor eax, 3\nmov dr7, eax\ncpuid', exit: EXIT_C.SAVE_DEBUG | EXIT_C.SAVE_PAT | EXIT_C.LOAD_PAT | EXIT_C.LOAD_EFER });
+  r.w(F.GUEST_IA32_PAT, 0x0606060606060606);
+  r.w(F.VM_ENTRY_CONTROLS, r.r(F.VM_ENTRY_CONTROLS) | ENTRY_C.LOAD_PAT);
+  r.w(F.HOST_IA32_PAT, 0x0007040600070406); r.w(F.HOST_IA32_EFER, 0x800);
+  const e = r.go();
+  assert.equal(e.f.GUEST_DR7, 0x403);
+  assert.equal(e.f.GUEST_IA32_PAT, 0x0606060606060606, 'guest PAT saved');
+  assert.deepEqual([r.m.cpu.patLo >>> 0, r.m.cpu.patHi >>> 0, r.m.cpu.efer], [0x00070406, 0x00070406, 0x800]);
+});
+
+test('MSR lists: VM-entry MSR-load (26.4), VM-exit MSR-store (27.4) and MSR-load (27.6), 16-byte entries', () => {
+  const r = new Rig({ code: 'mov ecx, 0x175\nmov eax, 0xabcd\nxor edx, edx\nwrmsr\ncpuid', proc: P.MSR_BITMAPS });
+  const ENTRY_LOAD = MSR_AREA, EXIT_STORE = MSR_AREA + 0x100, EXIT_LOAD = MSR_AREA + 0x200;
+  const ent = (a: number, index: number, lo: number): void => { r.wr(a, 4, index); r.wr(a + 4, 4, 0); r.wr(a + 8, 4, lo); r.wr(a + 12, 4, 0); };
+  ent(ENTRY_LOAD, 0x174, 0x23);            // guest SYSENTER_CS
+  ent(EXIT_STORE, 0x174, 0); ent(EXIT_STORE + 16, 0x175, 0);
+  ent(EXIT_LOAD, 0x175, 0x5555);           // host SYSENTER_ESP after the exit-MSR-load
+  r.w(F.VM_ENTRY_MSR_LOAD_COUNT, 1); r.w(F.VM_ENTRY_MSR_LOAD_ADDR, ENTRY_LOAD);
+  r.w(F.VM_EXIT_MSR_STORE_COUNT, 2); r.w(F.VM_EXIT_MSR_STORE_ADDR, EXIT_STORE);
+  r.w(F.VM_EXIT_MSR_LOAD_COUNT, 1); r.w(F.VM_EXIT_MSR_LOAD_ADDR, EXIT_LOAD);
+  r.w(F.HOST_IA32_SYSENTER_ESP, 0x1111);
+  const e = r.go();
+  assert.equal(e.f.GUEST_SYSENTER_CS, 0x23, 'entry MSR-load reached the guest');
+  assert.deepEqual([r.rd(EXIT_STORE + 8), r.rd(EXIT_STORE + 24)], [0x23, 0xabcd], 'guest values stored on exit');
+  assert.equal(r.m.cpu.sysenterEsp, 0x5555, 'exit MSR-load after the host-state load');
+});
+
+test('VMX abort (27.7): indicator 1 for an MSR-store failure, 4 for an MSR-load failure on VM exit', () => {
+  for (const [store, want] of [[true, 1], [false, 4]] as const) {
+    const r = new Rig({ code: 'cpuid' });
+    r.wr(MSR_AREA, 4, 0x12345678); r.wr(MSR_AREA + 4, 4, 0);
+    if (store) { r.w(F.VM_EXIT_MSR_STORE_COUNT, 1); r.w(F.VM_EXIT_MSR_STORE_ADDR, MSR_AREA); }
+    else { r.w(F.VM_EXIT_MSR_LOAD_COUNT, 1); r.w(F.VM_EXIT_MSR_LOAD_ADDR, MSR_AREA); }
+    r.launch();
+    const res = r.run();
+    assert.equal(r.rd(VMCS + 4), want, `abort indicator at VMCS + 4 (${store ? 'store' : 'load'})`);
+    assert.ok(res !== null && /VMX abort/.test(res.message), 'the machine stops (shutdown)');
+  }
 });

@@ -145,7 +145,7 @@ function saveMsrs(u: VmxUnit, v: Vmcs): void {
     const e = base + 16 * k;
     const index = u.mem.read(e, 4);
     const r = u.cpu.hostRdmsr(index);
-    if (r === null) { vmxAbort(u, `VM-exit MSR-store entry ${k}: MSR 0x${(index >>> 0).toString(16)} cannot be read`); return; }
+    if (r === null) { vmxAbort(u, ABORT.SAVING_GUEST_MSRS, `VM-exit MSR-store entry ${k}: MSR 0x${(index >>> 0).toString(16)} cannot be read`); return; }
     u.mem.write(e + 8, 4, r[0]); u.mem.write(e + 12, 4, r[1]);
   }
 }
@@ -192,7 +192,7 @@ function loadHostState(u: VmxUnit, v: Vmcs, c: CPU, reason: number): void {
   if (nmiExit && (nr.pin & PIN.VIRTUAL_NMIS) === 0) c.nmiBlocked = true;
   c.updateMode();
   if ((c.cr0 & CR0.PG) !== 0 && (c.cr4 & CR4.PAE) !== 0) {
-    if (!loadPdptes(c.mem, c.cr3, c.pdpteLo, c.pdpteHi)) vmxAbort(u, 'host PDPTEs at HOST_CR3 have reserved bits set');
+    if (!loadPdptes(c.mem, c.cr3, c.pdpteLo, c.pdpteHi)) vmxAbort(u, ABORT.HOST_PDPTE, 'host PDPTEs at HOST_CR3 have reserved bits set');
   }
   // 27.6: the VM-exit MSR-load list.
   const n = v.get(F.VM_EXIT_MSR_LOAD_COUNT);
@@ -201,15 +201,18 @@ function loadHostState(u: VmxUnit, v: Vmcs, c: CPU, reason: number): void {
     const e = base + 16 * k;
     const index = u.mem.read(e, 4);
     if (!c.hostWrmsr(index, u.mem.read(e + 8, 4), u.mem.read(e + 12, 4))) {
-      vmxAbort(u, `VM-exit MSR-load entry ${k}: MSR 0x${(index >>> 0).toString(16)} cannot be written`);
+      vmxAbort(u, ABORT.LOADING_HOST_MSRS, `VM-exit MSR-load entry ${k}: MSR 0x${(index >>> 0).toString(16)} cannot be written`);
       return;
     }
   }
   void ENTRY_CTL;
 }
 
-/** VMX abort (Vol3C 27.7): the processor writes the abort indicator and shuts down. */
-export function vmxAbort(u: VmxUnit, why: string): void {
-  if (u.current !== null) u.mem.write(u.current.pa + 4, 4, 1);
+/** VMX-abort indicators (Vol3C 27.7). */
+export const ABORT = { SAVING_GUEST_MSRS: 1, HOST_PDPTE: 2, VMCS_CORRUPTED: 3, LOADING_HOST_MSRS: 4, MACHINE_CHECK: 5 } as const;
+
+/** VMX abort (Vol3C 27.7): the processor writes the abort indicator (bytes 4-7 of the VMCS region) and shuts down. */
+export function vmxAbort(u: VmxUnit, indicator: number, why: string): void {
+  if (u.current !== null) u.mem.write(u.current.pa + 4, 4, indicator);
   u.haltHost(`VMX abort: ${why}`, 70);
 }
