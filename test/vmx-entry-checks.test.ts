@@ -312,3 +312,33 @@ test('entry-check rows cover every section of 26.2.1.1-26.2.3, 26.3.1.1-26.3.1.6
   assert.ok(ROWS.filter((r) => r.kind !== 'ok').length >= 100, `${ROWS.filter((r) => r.kind !== 'ok').length} failing checks`);
   void TSS;
 });
+
+test('a VM-entry failure (Vol3C 26.8) writes only exit reason and qualification: other exit information, guest state, the injection valid bit, the MSR-store area and NMI blocking are left alone', () => {
+  const r = new Rig({ code: 'out 0x80, al\nhlt', proc: P.UNCOND_IO, exit: EXIT_C.SAVE_TIMER, pin: PIN_C.PREEMPTION });
+  r.w(F.VMX_PREEMPTION_TIMER_VALUE, 1000);
+  r.onExit = (e, rr) => {
+    if (e.reason !== R.IO) return false;
+    // Break the guest state in a way found only after guest state was loaded: a bad PDPTE at guest CR3.
+    pae(rr, 0x17000 | 3);
+    rr.w(F.GUEST_RIP, e.rip + e.len);
+    inject(rr, II.VALID | II.NMI | 2);
+    rr.w(F.VM_EXIT_MSR_STORE_COUNT, 1); rr.w(F.VM_EXIT_MSR_STORE_ADDR, MSR_AREA);
+    rr.wr(MSR_AREA, 4, 0x174); rr.wr(MSR_AREA + 8, 4, 0x5a5a5a5a);
+    rr.m.cpu.nmiBlocked = true;
+    return true;
+  };
+  r.launch(); r.run();
+  assert.equal(r.exits.length, 2);
+  const [io, fail] = r.exits;
+  assert.equal(fail.reason, (R.BAD_GUEST | ENTRY_FAILURE) >>> 0);
+  assert.equal(fail.qual, 2);
+  assert.equal(fail.len, io.len, 'VM-exit instruction length unmodified');
+  assert.equal(fail.f.VM_EXIT_INTR_INFO, io.f.VM_EXIT_INTR_INFO);
+  assert.equal(fail.f.VM_ENTRY_INTR_INFO_FIELD >>> 0, (II.VALID | II.NMI | 2) >>> 0, 'valid bit not cleared');
+  assert.equal(fail.rip, io.rip + io.len, 'guest RIP field unmodified');
+  assert.equal(fail.f.GUEST_CR3, 0x15000);
+  assert.equal(fail.f.VMX_PREEMPTION_TIMER_VALUE, io.f.VMX_PREEMPTION_TIMER_VALUE, 'timer value not saved');
+  assert.equal(r.rd(MSR_AREA + 8), 0x5a5a5a5a, 'no MSR stored');
+  assert.equal(r.m.cpu.nmiBlocked, true, 'NMI blocking as before VM entry');
+  assert.equal(r.m.cpu.eip, r.r(F.HOST_RIP));
+});

@@ -55,6 +55,7 @@ export function vmEntry(u: VmxUnit, launch: boolean): number {
   }
   // 26.3.1: guest state — a failure is a VM exit with reason 33 and the entry-failure bit.
   u.nr.load(v); // the exit path needs the exit controls
+  nmiBlockedBefore = c.nmiBlocked;
   try {
     checkGuestState(ctx);
   } catch (e) {
@@ -107,23 +108,13 @@ function entryFailure(u: VmxUnit, v: Vmcs, reason: number, qual: number): void {
   u.x.reset();
   u.x.qualification = qual;
   u.x.rip = v.get32(F.GUEST_RIP); u.x.ripValid = true;
-  // The guest state is not saved on an entry failure: vmExit's save is harmless only if the CPU
-  // holds the host state, so save the host registers into a scratch and restore the guest fields.
-  const saved = snapshotGuestFields(v);
   c.nonRoot = u.nr;
-  vmExit(u, reason | EXIT_REASON_ENTRY_FAILURE);
-  restoreGuestFields(v, saved);
+  vmExit(u, reason | EXIT_REASON_ENTRY_FAILURE, true);
+  // "The state of blocking by NMI is what it was before VM entry" (26.8), even if guest state was loaded.
+  c.nmiBlocked = nmiBlockedBefore;
 }
-
-const GUEST_FIELDS = Object.values(F).filter((f) => f.name.startsWith('GUEST_') && f !== F.GUEST_PHYSICAL_ADDRESS && f !== F.GUEST_LINEAR_ADDRESS);
-function snapshotGuestFields(v: Vmcs): number[] {
-  const out: number[] = [];
-  for (const f of GUEST_FIELDS) { out.push(v.get32(f), v.getHi(f)); }
-  return out;
-}
-function restoreGuestFields(v: Vmcs, s: number[]): void {
-  GUEST_FIELDS.forEach((f, k) => v.set64(f, s[2 * k], s[2 * k + 1]));
-}
+/** NMI blocking when VM entry began (restored by an entry failure). */
+let nmiBlockedBefore = false;
 
 /** Vol3C 26.3.2: load the guest state into the processor. Returns a failure for bad PDPTEs, else null. */
 function loadGuestState(u: VmxUnit, v: Vmcs, c: CPU): EntryCheckFailure | null {

@@ -50,8 +50,11 @@ const PDPTE_FIELDS: VmcsField[] = [F.GUEST_PDPTE0, F.GUEST_PDPTE1, F.GUEST_PDPTE
 /**
  * Perform a VM exit with basic reason `reason` (Vol3C 27.1-27.5). The caller staged details in
  * u.x. Does not unwind: exits detected inside an instruction must `throw VMEXIT` afterwards.
+ * `entryFailure`: a VM-entry failure after the control checks (Vol3C 26.8): only the exit reason
+ * and qualification are written, the VM-entry interruption information keeps its valid bit, no
+ * guest state or MSRs are saved; the host state is loaded as for an exit.
  */
-export function vmExit(u: VmxUnit, reason: number): void {
+export function vmExit(u: VmxUnit, reason: number, entryFailure = false): void {
   const c = u.cpu, v = u.current!, x = u.x, nr = u.nr;
   const rip = x.ripValid ? x.rip : c.eip;
   // Virtual time: a VM exit and the host's handling cost one instruction's worth (1 ns), so an
@@ -61,6 +64,18 @@ export function vmExit(u: VmxUnit, reason: number): void {
   // 27.2: exit information.
   v.set(F.VM_EXIT_REASON, reason);
   v.set(F.EXIT_QUALIFICATION, x.qualification);
+  u.record(reason, x.qualification, rip);
+  if (entryFailure) {
+    c.clock.arm(u.preemptionTimer, Infinity);
+    loadHostState(u, v, c, reason);
+    x.reset();
+    nr.vectoringInfo = 0; nr.vectoringErrorCode = 0; nr.vectoringInstrLen = 0;
+    c.nonRoot = null;
+    u.exitPending = true;
+    c.stop = Stop.VmExit;
+    c.blockStop = true;
+    return;
+  }
   v.set(F.GUEST_LINEAR_ADDRESS, x.guestLinear);
   v.set(F.GUEST_PHYSICAL_ADDRESS, x.guestPhysical);
   v.set(F.VM_EXIT_INTR_INFO, x.intrInfo);
@@ -71,7 +86,6 @@ export function vmExit(u: VmxUnit, reason: number): void {
   v.set(F.VMX_INSTRUCTION_INFO, x.instrInfo);
   // VM exits clear the valid bit of the VM-entry interruption-information field (Vol3C 24.8.3).
   v.set(F.VM_ENTRY_INTR_INFO_FIELD, v.get32(F.VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO.VALID);
-  u.record(reason, x.qualification, rip);
 
   saveGuestState(u, v, c, rip, reason);
   c.clock.arm(u.preemptionTimer, Infinity);
