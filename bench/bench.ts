@@ -58,7 +58,7 @@ for (const r of results) {
 // cache/linux/ (scripts/fetch-linux.mjs), booted with RECOMMENDED_CMDLINE until /init prints its
 // marker, bare and under the hypervisor: wall seconds, guest instructions, average guest MIPS.
 // BENCH_LINUX_RUNS runs each (default 1; the figure is the median), BENCH_LINUX=0 leaves it out.
-interface LinuxBoot { mode: 'bare' | 'hypervised'; instructions: number; medianSeconds: number; mips: number; runs: number[] }
+interface LinuxBoot { mode: 'bare' | 'hypervised'; instructions: number; medianSeconds: number; mips: number; runs: number[]; cpuSeconds: number[] }
 const linux: LinuxBoot[] = [];
 const LINUX_RUNS = Number(process.env.BENCH_LINUX_RUNS ?? 1);
 if (process.env.BENCH_LINUX !== '0') {
@@ -70,13 +70,13 @@ if (process.env.BENCH_LINUX !== '0') {
     const kernel = new Uint8Array(readFileSync(join(ldir, 'bzImage')));
     const initrd = new Uint8Array(readFileSync(join(ldir, 'initramfs.cpio.gz')));
     for (const hv of [false, true]) {
-      const times: number[] = [];
+      const times: number[] = [], cpu: number[] = [];
       let insns = 0;
       for (let r = 0; r < LINUX_RUNS; r++) {
         let out = '';
         const m = new Machine({ memBytes: 128 << 20, onSerial: (b) => { out += String.fromCharCode(b); }, hostMemBytes: hv ? HOST_MEM_BYTES : 0 });
         m.loadLinux(kernel, { cmdline: RECOMMENDED_CMDLINE, initrd });
-        const t0 = process.hrtime.bigint();
+        const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
         if (hv) new Hypervisor(m.vmx, m.mem).launch();
         let seen = 0;
         for (;;) {
@@ -86,14 +86,18 @@ if (process.env.BENCH_LINUX !== '0') {
           if (res || m.idle) throw new Error(`linux boot (${hv ? 'hypervised' : 'bare'}) stopped before the marker: ${res ? res.message : 'idle'}\n${out.slice(-1500)}`);
         }
         times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+        const c1 = process.cpuUsage(c0);
+        cpu.push((c1.user + c1.system) / 1e6);
         insns = m.clock.insns;
       }
       const med = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-      linux.push({ mode: hv ? 'hypervised' : 'bare', instructions: insns, medianSeconds: med, mips: insns / med / 1e6, runs: times });
+      linux.push({ mode: hv ? 'hypervised' : 'bare', instructions: insns, medianSeconds: med, mips: insns / med / 1e6, runs: times, cpuSeconds: cpu });
     }
     console.log(`\nlinux boot to ${INIT_READY_MARKER} (${LINUX_RUNS} run${LINUX_RUNS > 1 ? 's' : ''} each, 1e6-instruction slices)`);
-    console.log('mode          instructions   median s     MIPS');
-    for (const l of linux) console.log(`${l.mode.padEnd(12)} ${String(l.instructions).padStart(13)} ${l.medianSeconds.toFixed(1).padStart(10)} ${l.mips.toFixed(1).padStart(8)}`);
+    console.log('mode          instructions   median s     MIPS   runs (wall s / CPU s)');
+    for (const l of linux) {
+      console.log(`${l.mode.padEnd(12)} ${String(l.instructions).padStart(13)} ${l.medianSeconds.toFixed(1).padStart(10)} ${l.mips.toFixed(1).padStart(8)}   ${l.runs.map((t, k) => `${t.toFixed(1)}/${l.cpuSeconds[k].toFixed(1)}`).join(' ')}`);
+    }
   }
 }
 

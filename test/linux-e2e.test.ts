@@ -2,16 +2,15 @@
 // COM1, bare and under the hypervisor, runs commands typed on the serial line and powers off.
 // Three runs go in parallel (each boot is ~2.9e9 guest instructions): two worker threads drive
 // machine-API sessions (test/harness/linux.ts: bare, hypervised) through the same script, and the
-// CLI (`tsvisor run`, hypervised by default) boots the same guest with --serial file: until the
-// prompt. Expected values come from the issue and the fetched packages (manifest.json), not from
+// CLI (`tsvisor run`, hypervised by default) boots the same guest with COM1 on pipes, to the
+// prompt, where `reboot -f` is typed. Expected values come from the issue and the fetched packages (manifest.json), not from
 // the machine's code: the brand string and CPU flags the CPU is specified to report, the package's
 // release for `uname -r`, 0 + 1 + ... + 99 = 4950.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RECOMMENDED_CMDLINE } from '../machine/boot/linux.js';
@@ -38,29 +37,25 @@ function session(hypervisor: boolean): Promise<E2eResult> {
   });
 }
 
-interface CliRun { serial: string; status: number | null; stderr: string; killed: boolean }
-/** `tsvisor run` (hypervised, the default) with the serial output in a file; stopped once the shell prompts. */
+interface CliRun { serial: string; status: number | null; stderr: string; typed: boolean }
+/**
+ * `tsvisor run` (hypervised, the default) with COM1 on stdin/stdout (pipes): once the shell
+ * prompts, `reboot -f` is written to its stdin; the guest resets through the keyboard controller.
+ */
 function cliRun(): Promise<CliRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'tsvisor-e2e-'));
-  const file = join(dir, 'serial.txt');
   return new Promise((resolve) => {
     const p = spawn('node', [join(ROOT, 'bin', 'tsvisor.mjs'), 'run', '--kernel', join(LINUX_DIR, 'bzImage'),
       '--initrd', join(LINUX_DIR, 'initramfs.cpio.gz'), '--append', RECOMMENDED_CMDLINE, '--mem', '128',
-      '--serial', `file:${file}`, '--max-instructions', '8G', '--hv-log', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '', killed = false;
-    p.stderr.on('data', (d) => { stderr += d; });
-    const read = (): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
-    const poll = setInterval(() => {
-      const s = read();
-      const at = s.indexOf(INIT_READY_MARKER);
-      if (at >= 0 && s.indexOf(PROMPT, at) >= 0) { killed = true; p.kill('SIGTERM'); }
-    }, 250);
-    p.on('close', (code) => {
-      clearInterval(poll);
-      const serial = read();
-      rmSync(dir, { recursive: true, force: true });
-      resolve({ serial, status: code, stderr, killed });
+      '--max-instructions', '8G', '--hv-log', 'none'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let serial = '', stderr = '', typed = false;
+    p.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    p.stdout.on('data', (d: Buffer) => {
+      serial += d.toString('latin1');
+      const at = serial.indexOf(INIT_READY_MARKER);
+      if (!typed && at >= 0 && serial.indexOf(PROMPT, at) >= 0) { typed = true; p.stdin.write('reboot -f\n'); }
     });
+    p.stdin.on('error', () => {});
+    p.on('close', (code) => resolve({ serial, status: code, stderr, typed }));
   });
 }
 
@@ -164,7 +159,7 @@ test('the hypervisor is transparent: bare and hypervised serial output are byte-
 
 test('determinism: the CLI run prints the same bytes as the API sessions up to the first input', { timeout: TIMEOUT }, async () => {
   const [bare, hv, cli] = await runs;
-  assert.ok(cli.killed, `the CLI run reached the prompt (status ${cli.status}): ${cli.stderr}\n${cli.serial.slice(-2000)}`);
+  assert.ok(cli.typed, `the CLI run reached the prompt (status ${cli.status}): ${cli.stderr}\n${cli.serial.slice(-2000)}`);
   assert.equal(bare.firstInputAt, hv.firstInputAt);
   const upTo = bare.firstInputAt;
   assert.ok(upTo > 0 && bare.serial.slice(0, upTo).includes(PROMPT));
@@ -175,4 +170,12 @@ test('determinism: the CLI run prints the same bytes as the API sessions up to t
     while (a[k] === b[k]) k++;
     assert.fail(`CLI output differs at byte ${k}:\napi: ${JSON.stringify(a.slice(k - 200, k + 200))}\ncli: ${JSON.stringify(b.slice(k - 200, k + 200))}`);
   }
+});
+
+test('the CLI: `reboot -f` typed on stdin resets the guest through the keyboard controller, status 0', { timeout: TIMEOUT }, async () => {
+  const [, , cli] = await runs;
+  assert.ok(cli.typed);
+  assert.match(cli.serial.slice(cli.serial.lastIndexOf(PROMPT)), /reboot -f\r?\n[^]*reboot: Restarting system/);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stderr, /tsvisor: reset: guest requested a reset/);
 });

@@ -90,10 +90,8 @@ export class LinuxSession {
       if (done()) return;
       if (this.result) throw new Error(`machine stopped (${this.result.end}: ${this.result.message.split('\n')[0]}) while waiting for ${what}\n--- serial tail:\n${this.out.slice(-2000)}`);
       if (this.insns >= stopAt) throw new Error(`no ${what} within ${maxInsns} instructions\n--- serial tail:\n${this.out.slice(-2000)}`);
-      const r = this.m.runSlice(Math.min(SLICE, stopAt - this.insns));
-      this.drain();
-      if (r) this.result = r;
-      else if (this.m.idle && !done()) throw new Error(`guest idle, waiting for input, while waiting for ${what}\n--- serial tail:\n${this.out.slice(-2000)}`);
+      const r = this.step(Math.min(SLICE, stopAt - this.insns));
+      if (!r && this.m.idle && !done()) throw new Error(`guest idle, waiting for input, while waiting for ${what}\n--- serial tail:\n${this.out.slice(-2000)}`);
     }
   }
 
@@ -146,10 +144,8 @@ export class LinuxSession {
     const stopAt = this.insns + maxInsns;
     while (!this.result) {
       if (this.insns >= stopAt) throw new Error(`machine still running ${maxInsns} instructions after ${JSON.stringify(cmd)}\n${this.out.slice(-2000)}`);
-      const r = this.m.runSlice(Math.min(SLICE, stopAt - this.insns));
-      this.drain();
-      if (r) this.result = r;
-      else if (this.m.idle) throw new Error(`guest idle after ${JSON.stringify(cmd)}\n${this.out.slice(-2000)}`);
+      const r = this.step(Math.min(SLICE, stopAt - this.insns));
+      if (!r && this.m.idle) throw new Error(`guest idle after ${JSON.stringify(cmd)}\n${this.out.slice(-2000)}`);
     }
     this.hv?.shutdown(this.result.end);
     return this.result;
