@@ -31,6 +31,7 @@ const RUN_FLAGS: FlagSpec[] = [
   { name: 'max-instructions', arg: 'N', help: 'stop after N guest instructions (k/M/G suffixes allowed); exit status 12' },
   { name: 'ud-on-unimplemented', help: 'raise #UD in the guest for unimplemented instructions instead of stopping with a report' },
   { name: 'quiet', help: 'do not print the end-of-run message on stderr (failures are still reported)' },
+  { name: 'no-realtime', help: 'on a terminal, do not pace idle guest time to the wall clock (it is paced by default; never otherwise)' },
   { name: 'no-hypervisor', help: 'run the guest bare on the machine (default: under the tsvisor hypervisor)' },
   { name: 'hypapp', arg: 'NAME', repeat: true, help: `load a hypapp: ${Object.keys(HYPAPPS).join(', ')}` },
   { name: 'exit-stats', help: 'print VM-exit statistics at the end (the exit-stats hypapp)' },
@@ -192,8 +193,25 @@ async function runCommand(argv: string[]): Promise<number> {
       if (shown) { hv?.shutdown(e.result.end); dbg.atEnd(e.result); return e.result.status; }
       return done(e.result);
     }
+    // On a terminal, idle guest time follows the wall clock (a shell waiting for input does not
+    // spin the host or race its clock ahead); elsewhere runs are as fast as possible and deterministic.
+    const pace = interactive && !flags.has('no-realtime');
+    const wall0 = Number(process.hrtime.bigint());
+    let virt0 = m.clock.nowNs();
     for (;;) {
-      const r = m.runSlice(20_000_000, limit);
+      let untilNs = Infinity;
+      if (pace) {
+        const wall = Number(process.hrtime.bigint()) - wall0;
+        const virt = m.clock.nowNs() - virt0;
+        if (virt < wall - 1e8) virt0 = m.clock.nowNs() - (wall - 1e8); // never more than 100 ms behind
+        untilNs = virt0 + wall + 2e6;
+        if (m.clock.nowNs() >= untilNs) {
+          if (quit) { process.stderr.write('\ntsvisor: quit (Ctrl-A x)\n'); dbg.atEnd(null); return 0; }
+          await new Promise((res) => setTimeout(res, 2));
+          continue;
+        }
+      }
+      const r = m.runSlice(20_000_000, limit, untilNs);
       flush();
       if (r) return done(r);
       if (quit) { process.stderr.write('\ntsvisor: quit (Ctrl-A x)\n'); dbg.atEnd(null); return 0; }

@@ -247,13 +247,14 @@ export class Machine {
    * Run up to `budget` instructions. Returns the result when the machine stopped for good, or
    * null if the budget ran out (or the CPU idles waiting for input, see `idle`).
    */
-  runSlice(budget: number, limit = Infinity): RunResult | null {
+  runSlice(budget: number, limit = Infinity, untilNs = Infinity): RunResult | null {
     if (this.result) return this.result;
     const clock = this.clock, cpu = this.cpu;
     const end = Math.min(clock.insns + budget, limit);
     this.idle = false;
     let haltSkips = 0;
-    while (clock.insns < end) {
+    // `untilNs` bounds the virtual time of the slice (a front end pacing idle time to the wall clock).
+    while (clock.insns < end && clock.nowNs() < untilNs) {
       const deadline = clock.nextDeadline();
       const dlInsn = deadline === Infinity ? Infinity : Math.ceil((deadline - clock.skippedNs) / clock.nsPerInsn);
       const until = Math.max(clock.insns + 1, Math.min(end, dlInsn));
@@ -292,6 +293,7 @@ export class Machine {
           // Timers keep firing but none wakes the CPU (their IRQs are masked): after many such
           // skips the machine is idle, like one waiting for input (bounded, never a busy loop).
           if (++haltSkips > 10_000) { this.idle = true; return null; }
+          if (next > untilNs) { clock.skipTo(untilNs); return null; }
           clock.skipTo(next);
           clock.runDue();
           break;
