@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need from Debian's packages (nasm for the test guests; gdb for the
-# debugger tests; cpio is not needed: the initramfs is built in TypeScript). Idempotent: does
+# debugger tests; Debian's chromium for the browser front end's test, test/web.test.ts; cpio is not
+# needed: the initramfs is built in TypeScript). Idempotent: does
 # nothing when everything is present. Needs root, or sudo.
 set -euo pipefail
 need=()
 command -v nasm >/dev/null 2>&1 || need+=(nasm)
 command -v gdb >/dev/null 2>&1 || need+=(gdb)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
   echo "scripts/setup.sh: need root or sudo to install: ${need[*]}" >&2; exit 1
