@@ -4,6 +4,7 @@
 // boot, so Reset is a new worker with the same configuration.
 
 import { Terminal } from '@xterm/xterm';
+import { RECOMMENDED_CMDLINE } from '../machine/boot/linux.js';
 import type { BootConfig, FromWorker, GuestEntry, RunState, ToWorker } from './protocol.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -191,6 +192,7 @@ form.addEventListener('change', (e) => {
   else if (e.target === kernelFile) setRadio('source', 'file');
   syncForm();
 });
+$('linux-cmdline').addEventListener('click', (e) => { e.preventDefault(); cmdline.value = RECOMMENDED_CMDLINE; });
 resetBtn.addEventListener('click', () => { if (lastConfig) start(lastConfig); });
 pauseBtn.addEventListener('click', () => send({ type: runState === 'paused' ? 'resume' : 'pause' }));
 statsBtn.addEventListener('click', () => send({ type: 'query', what: 'stats' }));
