@@ -173,9 +173,9 @@ test(`${mode}: attach after a triple fault: the stop reason, registers at the fa
   assert.equal(status, 6, 'the run ends with the triple-fault status once gdb leaves');
   if (extra.length === 0) {
     // The processor is in the host state: gdb shows the guest from the VMCS, whose exit is recorded.
-    assert.match(r.out, /TRIPLE_FAULT\s+0x00000000 {2}0x00100725/);
+    assert.match(r.out, new RegExp(`TRIPLE_FAULT\\s+0x00000000 {2}0x${triple.syms.get('dbg_crash')!.toString(16).padStart(8, '0')}`));
     assert.match(r.out, /VM_EXIT_REASON\s+4402 {2}0x00000002\s+TRIPLE_FAULT/);
-    assert.match(r.out, /GUEST_RIP\s+681e {2}0x00100725/);
+    assert.match(r.out, new RegExp(`GUEST_RIP\\s+681e {2}0x${triple.syms.get('dbg_crash')!.toString(16).padStart(8, '0')}`));
   } else {
     assert.match(r.out, /no VM exits yet/);
     assert.match(r.out, /not in VMX operation/);
