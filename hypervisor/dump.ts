@@ -22,6 +22,6 @@ export function exitDump(hv: Hypervisor, v: VCpu, headline: string): string {
   L.push(`\tCS:EIP =${h(v.read(F.GUEST_CS_SELECTOR), 4)}:${h(v.read(F.GUEST_RIP))}`);
   L.push(`\tIDTR base:limit=${h(v.read(F.GUEST_IDTR_BASE))}:${h(v.read(F.GUEST_IDTR_LIMIT), 4)}`);
   L.push(`\tGDTR base:limit=${h(v.read(F.GUEST_GDTR_BASE))}:${h(v.read(F.GUEST_GDTR_LIMIT), 4)}`);
-  L.push(exitReport(hv.vmx, hv.mem, { exits: 8 }));
+  L.push(exitReport(v.vmx, hv.mem, { exits: 8 }));
   return L.join('\n');
 }

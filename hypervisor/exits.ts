@@ -7,8 +7,9 @@
 
 import { EXIT_REASON, exitReasonName } from '../machine/vmx/exit-reasons.js';
 import { F } from '../machine/vmx/vmcs-fields.js';
-import { QUAL_EPT } from '../machine/vmx/controls.js';
-import { MSR } from '../machine/cpu/arch.js';
+import { ACTIVITY, INVVPID_TYPE, QUAL_EPT } from '../machine/vmx/controls.js';
+import { CR0, CR4, MSR } from '../machine/cpu/arch.js';
+import { initState, writeGuestState, writeSipiState } from './vmcs-setup.js';
 import type { Hypervisor } from './hypervisor.js';
 import { HV_STATUS } from './hypervisor.js';
 import { GPR, type VCpu } from './vcpu.js';
@@ -46,7 +47,7 @@ TABLE[EXIT_REASON.CPUID] = (hv, v) => {
     // KVM_CPUID_SIGNATURE / KVM_CPUID_FEATURES: no paravirtual features beyond the hypercall ABI.
     r = leaf === 0x40000000 ? [0x40000001, ...KVM_SIGNATURE] : [0, 0, 0, 0];
   } else {
-    r = hv.vmx.cpuid(leaf, sub);
+    r = v.vmx.cpuid(leaf, sub);
     if (leaf === 1) {
       r[2] &= ~CPUID_ECX_VMX; // no nested virtualization: the guest sees a processor without VMX
       if (hv.kvm) r[2] |= CPUID_ECX_HYPERVISOR;
@@ -98,6 +99,29 @@ TABLE[EXIT_REASON.TRIPLE_FAULT] = (hv, v) => {
 TABLE[EXIT_REASON.TASK_SWITCH] = (hv, v) => {
   hv.halt(v, HV_STATUS.unsupported, `unsupported guest behaviour: hardware task switch to TSS selector ${hx(v.qualification & 0xffff)} (exit reason 9)`);
   return false;
+};
+
+// ---------------------------------------------------------------- INIT and SIPI (XMHF's way of starting APs)
+
+/**
+ * INIT always exits in non-root operation (Vol3C 25.2): the guest wanted this processor reset.
+ * Give the vCPU the post-INIT state and let it wait for a SIPI, as the processor would.
+ */
+TABLE[EXIT_REASON.INIT_SIGNAL] = (_hv, v) => {
+  const s = initState();
+  writeGuestState(v.vmx, s, CR0.NE, CR4.VMXE);
+  v.write(F.CR0_READ_SHADOW, s.cr0);
+  v.write(F.CR4_READ_SHADOW, s.cr4);
+  v.write(F.GUEST_ACTIVITY_STATE, ACTIVITY.WAIT_FOR_SIPI);
+  v.regs.fill(0); // INIT clears the general-purpose registers (ESP included: restoreGprs writes GUEST_RSP)
+  v.regs[GPR.EDX] = v.vmx.cpuid(1)[0]; // EDX = the processor signature after INIT (Vol3A 9.1.4)
+  v.vmx.invvpid(INVVPID_TYPE.SINGLE_CONTEXT, v.id + 1);
+  return true;
+};
+/** SIPI to a vCPU waiting for one (Vol3C 25.2): start it in real mode at vector×1000H. */
+TABLE[EXIT_REASON.SIPI] = (_hv, v) => {
+  writeSipiState(v.vmx, v.qualification & 0xff);
+  return true;
 };
 
 // ---------------------------------------------------------------- EPT

@@ -15,7 +15,7 @@ import type { PhysMem } from '../machine/memory.js';
 import { F } from '../machine/vmx/vmcs-fields.js';
 import { VMCS_REVISION } from '../machine/vmx/capabilities.js';
 import { EXIT_REASON_ENTRY_FAILURE } from '../machine/vmx/exit-reasons.js';
-import { VMX_ERROR_NAMES } from '../machine/vmx/controls.js';
+import { ACTIVITY, VMX_ERROR_NAMES } from '../machine/vmx/controls.js';
 import { lastEntryFailure } from '../machine/vmx/entry.js';
 import { CR0, CR4, MSR, SEG } from '../machine/cpu/arch.js';
 import { FEATURE_CONTROL } from '../machine/vmx/vmx-unit.js';
@@ -23,7 +23,7 @@ import { HostMemory } from './host-memory.js';
 import { EptMap } from './ept-map.js';
 import { VCpu } from './vcpu.js';
 import type { HypApp } from './hypapp.js';
-import { adjustControls, wantedControls, writeControls, writeGuestState, writeHostState } from './vmcs-setup.js';
+import { adjustControls, initState, wantedControls, writeControls, writeGuestState, writeHostState } from './vmcs-setup.js';
 import { dispatchExit } from './exits.js';
 import { exitDump } from './dump.js';
 
@@ -68,7 +68,15 @@ export class Hypervisor {
   readonly portOwners = new Map<number, HypApp[]>();
   private launched = false;
 
-  constructor(readonly vmx: VmxUnit, readonly mem: PhysMem, opts: HypervisorOptions = {}) {
+  /** The VMX unit of every processor (the bootstrap processor first). */
+  readonly units: readonly VmxUnit[];
+  /** The bootstrap processor's VMX unit. */
+  readonly vmx: VmxUnit;
+
+  constructor(vmx: VmxUnit | readonly VmxUnit[], readonly mem: PhysMem, opts: HypervisorOptions = {}) {
+    this.units = Array.isArray(vmx) ? vmx : [vmx as VmxUnit];
+    if (this.units.length === 0) throw new Error('a hypervisor needs at least one processor');
+    this.vmx = this.units[0];
     this.hypapps = opts.hypapps ?? [];
     this.kvm = opts.kvm ?? false;
     this.quirks = new Set(opts.quirks ?? []);
@@ -83,84 +91,101 @@ export class Hypervisor {
   get guestTop(): number { return this.mem.firmwareTop; }
 
   /**
-   * Take over the processor and start the guest where the boot loader left it (late launch).
-   * Throws (a hypervisor bug) if a VMX instruction fails.
+   * Take over the processors and start the guest where the boot loader left it (late launch).
+   * The bootstrap processor's guest continues from the captured state; every application
+   * processor is launched the XMHF way, into the wait-for-SIPI activity state, so the guest's own
+   * INIT-SIPI-SIPI starts it (INIT and SIPI exits, exits.ts). Throws (a hypervisor bug) if a VMX
+   * instruction fails.
    */
   launch(): void {
     if (this.launched) throw new Error('hypervisor already launched');
     this.launched = true;
-    const vmx = this.vmx, hm = this.hm;
-    const guest = vmx.readCurrentState();
+    const hm = this.hm;
+    const guest = this.vmx.readCurrentState();
 
     // Check the processor (XMHF: vmx_check_vmx_supported).
-    const [, , ecx] = vmx.cpuid(1);
+    const [, , ecx] = this.vmx.cpuid(1);
     if ((ecx & (1 << 5)) === 0) throw new Error('the processor does not support VMX (CPUID.1:ECX.VMX = 0)');
 
-    // Structures the processor reads, in the hypervisor's memory.
+    // Structures the processors read, in the hypervisor's memory, shared by all vCPUs.
     this.ept = new EptMap(hm, hm.base, hm.end, (pa) => pa < this.guestTop && this.mem.isRamPage(pa), true);
     this.ioBitmapA = hm.allocPages(1, 'I/O bitmap A');
     this.ioBitmapB = hm.allocPages(1, 'I/O bitmap B');
     this.msrBitmap = hm.allocPages(1, 'MSR bitmap');
     this.protectMsrs();
 
-    // The host environment (XMHF's runtime GDT/TSS/page tables): flat segments, identity paging with 4-MiB pages.
-    const gdt = hm.allocPages(1, 'host GDT'), tss = hm.allocPages(1, 'host TSS'), pd = hm.allocPages(1, 'host page directory');
+    // The host environment (XMHF's runtime GDT/page tables): flat segments, a TSS per processor,
+    // identity paging with 4-MiB pages.
+    const gdt = hm.allocPages(1, 'host GDT'), pd = hm.allocPages(1, 'host page directory');
     hm.write32(gdt + HOST_CS, 0x0000ffff); hm.write32(gdt + HOST_CS + 4, 0x00cf9a00); // flat code, DPL 0
     hm.write32(gdt + HOST_DS, 0x0000ffff); hm.write32(gdt + HOST_DS + 4, 0x00cf9200); // flat data, DPL 0
-    hm.write32(gdt + HOST_TR, 0x67 | ((tss & 0xffff) << 16));
-    hm.write32(gdt + HOST_TR + 4, ((tss >>> 16) & 0xff) | 0x8900 | (tss & 0xff000000));
     for (let k = 0; k < 1024; k++) hm.write32(pd + 4 * k, ((k << 22) | 0x83) | 0); // P, RW, PS
-    const stack = hm.allocPages(2, 'host stack');
     const code = hm.allocPages(1, 'host code');
     this.mem.write(code, 1, 0xf4); // HOST_RIP's page: an HLT the processor never reaches (the handler is TypeScript)
+    const gdtLimit = HOST_TR + 8 * this.units.length - 1;
 
-    vmx.lgdt(gdt, 0x1f);
-    vmx.lidt(0, 0);
-    vmx.writeCr(4, CR4.PSE | CR4.VMXE);
-    vmx.writeCr(3, pd);
-    vmx.writeCr(0, CR0.PE | CR0.MP | CR0.NE | CR0.ET | CR0.WP | CR0.PG);
-    vmx.loadSegment(SEG.CS, HOST_CS);
-    for (const s of [SEG.DS, SEG.ES, SEG.SS, SEG.FS, SEG.GS]) vmx.loadSegment(s, HOST_DS);
-    vmx.loadSegment(SEG.TR, HOST_TR);
-
-    // VMXON (IA32_FEATURE_CONTROL first, as firmware would have done).
-    const [fc] = vmx.rdmsr(MSR.IA32_FEATURE_CONTROL);
-    if ((fc & FEATURE_CONTROL.LOCK) === 0) vmx.wrmsr(MSR.IA32_FEATURE_CONTROL, FEATURE_CONTROL.LOCK | FEATURE_CONTROL.VMX_OUTSIDE_SMX, 0);
-    const vmxon = hm.allocPages(1, 'VMXON region');
-    hm.write32(vmxon, VMCS_REVISION);
-    this.check(vmx.vmxon(vmxon), 'VMXON');
-
-    // One vCPU: its VMCS.
-    const vmcs = hm.allocPages(1, 'VMCS');
-    hm.write32(vmcs, VMCS_REVISION);
-    this.check(vmx.vmclear(vmcs), 'VMCLEAR');
-    this.check(vmx.vmptrld(vmcs), 'VMPTRLD');
-    const v = new VCpu(0, vmx, vmcs);
-    this.vcpus.push(v);
-
-    const ctl = wantedControls(vmx);
     const quirk = this.quirks.has('xmhf-cr4-vmxe-shadow');
-    const [cr4Fixed0] = vmx.rdmsr(0x488);
-    const cr0Forced = CR0.NE; // with unrestricted guest, NE is the only CR0 bit VMX forces
-    const cr4Forced = cr4Fixed0;
-    writeControls(vmx, {
-      ...ctl, exceptionBitmap: 0, vpid: 1, eptp: this.ept.eptp,
-      ioBitmapA: this.ioBitmapA, ioBitmapB: this.ioBitmapB, msrBitmap: this.msrBitmap,
-      // The guest owns every CR bit but the ones VMX forces; it reads its own values through the shadows.
-      cr0Mask: cr0Forced, cr0Shadow: guest.cr0,
-      cr4Mask: cr4Forced, cr4Shadow: quirk ? cr4Fixed0 : guest.cr4,
+    this.units.forEach((vmx, id) => {
+      const tss = hm.allocPages(1, 'host TSS'), stack = hm.allocPages(2, 'host stack');
+      const tr = HOST_TR + 8 * id;
+      hm.write32(gdt + tr, 0x67 | ((tss & 0xffff) << 16));
+      hm.write32(gdt + tr + 4, ((tss >>> 16) & 0xff) | 0x8900 | (tss & 0xff000000));
+      vmx.lgdt(gdt, gdtLimit);
+      vmx.lidt(0, 0);
+      vmx.writeCr(4, CR4.PSE | CR4.VMXE);
+      vmx.writeCr(3, pd);
+      vmx.writeCr(0, CR0.PE | CR0.MP | CR0.NE | CR0.ET | CR0.WP | CR0.PG);
+      vmx.loadSegment(SEG.CS, HOST_CS);
+      for (const s of [SEG.DS, SEG.ES, SEG.SS, SEG.FS, SEG.GS]) vmx.loadSegment(s, HOST_DS);
+      vmx.loadSegment(SEG.TR, tr);
+
+      // VMXON (IA32_FEATURE_CONTROL first, as firmware would have done).
+      const [fc] = vmx.rdmsr(MSR.IA32_FEATURE_CONTROL);
+      if ((fc & FEATURE_CONTROL.LOCK) === 0) vmx.wrmsr(MSR.IA32_FEATURE_CONTROL, FEATURE_CONTROL.LOCK | FEATURE_CONTROL.VMX_OUTSIDE_SMX, 0);
+      const vmxon = hm.allocPages(1, 'VMXON region');
+      hm.write32(vmxon, VMCS_REVISION);
+      this.check(vmx.vmxon(vmxon), 'VMXON');
+
+      const vmcs = hm.allocPages(1, 'VMCS');
+      hm.write32(vmcs, VMCS_REVISION);
+      this.check(vmx.vmclear(vmcs), 'VMCLEAR');
+      this.check(vmx.vmptrld(vmcs), 'VMPTRLD');
+      const v = new VCpu(id, vmx, vmcs);
+      this.vcpus.push(v);
+
+      const ctl = wantedControls(vmx);
+      const [cr4Fixed0] = vmx.rdmsr(0x488);
+      const cr0Forced = CR0.NE; // with unrestricted guest, NE is the only CR0 bit VMX forces
+      const cr4Forced = cr4Fixed0;
+      const start = id === 0 ? guest : initState();
+      writeControls(vmx, {
+        ...ctl, exceptionBitmap: 0, vpid: id + 1, eptp: this.ept.eptp,
+        ioBitmapA: this.ioBitmapA, ioBitmapB: this.ioBitmapB, msrBitmap: this.msrBitmap,
+        // The guest owns every CR bit but the ones VMX forces; it reads its own values through the shadows.
+        cr0Mask: cr0Forced, cr0Shadow: start.cr0,
+        cr4Mask: cr4Forced, cr4Shadow: quirk ? cr4Fixed0 : start.cr4,
+      });
+      writeHostState(vmx, code, stack + 2 * 4096, tss);
+      writeGuestState(vmx, start, cr0Forced, cr4Forced);
+      if (id !== 0) vmx.write(F.GUEST_ACTIVITY_STATE, ACTIVITY.WAIT_FOR_SIPI);
+      vmx.onVmExit(() => this.onExit(v));
     });
-    writeHostState(vmx, code, stack + 2 * 4096, tss);
-    writeGuestState(vmx, guest, cr0Forced, cr4Forced);
     void adjustControls;
 
-    vmx.onVmExit(() => this.onExit());
     for (const app of this.hypapps) app.onBoot?.(this);
     this.log(`tsvisor: hypervisor launched: ${(this.hm.used / 1024) | 0} KiB of ${HOST_MEM_BYTES >>> 20} MiB used at 0x${this.hm.base.toString(16)}` +
+      `${this.units.length > 1 ? `, ${this.units.length} vCPUs` : ''}` +
       `${this.kvm ? ', KVM interface advertised' : ''}${quirk ? ', quirk xmhf-cr4-vmxe-shadow' : ''}${this.hypapps.length ? ', hypapps: ' + this.hypapps.map((a) => a.name).join(' ') : ''}`);
-    const s = vmx.vmlaunch();
-    if (s !== 0) this.entryFailed(v, s, 'VMLAUNCH');
+    // Application processors first: they wait for the guest's SIPI; then the bootstrap processor runs.
+    for (let k = this.vcpus.length - 1; k >= 0; k--) {
+      const v = this.vcpus[k];
+      const s = v.vmx.vmlaunch();
+      if (s !== 0) { this.entryFailed(v, s, 'VMLAUNCH'); return; }
+    }
   }
+
+  /** Each processor's VMX unit (for per-CPU work such as INVEPT on every processor after an EPT change). */
+  get allUnits(): readonly VmxUnit[] { return this.units; }
 
   private check(status: number, what: string): void {
     if (status === 0) return;
@@ -191,10 +216,9 @@ export class Hypervisor {
     }
   }
 
-  /** The VM-exit handler: the code at HOST_RIP (XMHF: xmhf_parteventhub_arch_x86vmx_intercept_handler). */
-  private onExit(): void {
-    const vmx = this.vmx;
-    const v = this.vcpus[0];
+  /** The VM-exit handler of vCPU `v`: the code at HOST_RIP (XMHF: xmhf_parteventhub_arch_x86vmx_intercept_handler). */
+  private onExit(v: VCpu): void {
+    const vmx = v.vmx;
     v.saveGprs();
     const reason = vmx.read(F.VM_EXIT_REASON);
     v.reason = reason & 0xffff;
@@ -224,7 +248,7 @@ export class Hypervisor {
   halt(v: VCpu, status: number, headline: string): void {
     const dump = exitDump(this, v, headline);
     for (const app of this.hypapps) app.onShutdown?.(this, headline);
-    this.vmx.haltHost(dump, status);
+    v.vmx.haltHost(dump, status);
   }
 
   /** The run ended for a reason of the guest's (power-off, reset, debug exit): tell the hypapps. */

@@ -141,3 +141,32 @@ export function writeGuestState(vmx: VmxUnit, s: CapturedState, cr0Forced: numbe
   for (let k = 0; k < 4; k++) vmx.write(pdpte[k], (s.pdpteHi[k] >>> 0) * 0x100000000 + (s.pdpteLo[k] >>> 0));
   void CR4;
 }
+
+/**
+ * The processor state after INIT (Vol3A 9.1.1, Table 9-1): real mode at F000:FFF0 (CS base
+ * FFFF0000H), caches disabled, segments with 64-KiB limits. An application processor's guest waits
+ * in this state (activity wait-for-SIPI) until a SIPI gives it a start address.
+ */
+export function initState(): CapturedState {
+  const data = { sel: 0, base: 0, limit: 0xffff, ar: AR.P | AR.S | AR.RW | AR.ACCESSED };
+  return {
+    cr0: CR0.CD | CR0.NW | CR0.ET, cr3: 0, cr4: 0, dr7: 0x400, efer: 0, patLo: 0x00070406, patHi: 0x00070406,
+    sysenterCs: 0, sysenterEsp: 0, sysenterEip: 0,
+    segs: [data, { sel: 0xf000, base: 0xffff0000 | 0, limit: 0xffff, ar: AR.P | AR.S | AR.CODE | AR.RW | AR.ACCESSED }, data, data, data, data,
+      { sel: 0, base: 0, limit: 0xffff, ar: AR.P | 2 }, { sel: 0, base: 0, limit: 0xffff, ar: AR.P | 11 }],
+    gdtrBase: 0, gdtrLimit: 0xffff, idtrBase: 0, idtrLimit: 0xffff,
+    rip: 0xfff0, rsp: 0, rflags: 2, cpl: 0, blockingBySti: false, blockingByMovSs: false,
+    pdpteLo: [0, 0, 0, 0], pdpteHi: [0, 0, 0, 0],
+  };
+}
+
+/**
+ * Put vCPU state for SIPI `vector` into the VMCS: real mode at vector×100H:0000 (Vol3A 8.4.4.1),
+ * activity "active".
+ */
+export function writeSipiState(vmx: VmxUnit, vector: number): void {
+  vmx.write(F.GUEST_CS_SELECTOR, vector << 8);
+  vmx.write(F.GUEST_CS_BASE, vector << 12);
+  vmx.write(F.GUEST_RIP, 0);
+  vmx.write(F.GUEST_ACTIVITY_STATE, 0);
+}

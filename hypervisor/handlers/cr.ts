@@ -38,7 +38,7 @@ function movToCr4(hv: Hypervisor, v: VCpu, value: number): boolean {
     v.skipInstruction();
     return true;
   }
-  const [fixed0] = hv.vmx.rdmsr(0x488), [fixed1] = hv.vmx.rdmsr(0x489);
+  const [fixed0] = v.vmx.rdmsr(0x488), [fixed1] = v.vmx.rdmsr(0x489);
   // The guest's processor has no VMX: VMXE is a reserved bit for it, as is any bit the CPU lacks.
   const allowed = fixed1 & ~CR4.VMXE;
   if ((value & ~allowed) !== 0) { v.injectGp(0); return true; }
@@ -51,7 +51,7 @@ function movToCr4(hv: Hypervisor, v: VCpu, value: number): boolean {
   v.write(F.GUEST_CR4, actual);
   v.write(F.CR4_READ_SHADOW, value);
   // The processor would flush the TLB for these bits (Vol3A 4.10.4.1); with VPID the VMM must.
-  if (((old ^ actual) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) hv.vmx.invvpid(INVVPID_TYPE.SINGLE_CONTEXT, 1);
+  if (((old ^ actual) & (CR4.PAE | CR4.PSE | CR4.PGE)) !== 0) v.vmx.invvpid(INVVPID_TYPE.SINGLE_CONTEXT, v.id + 1);
   v.skipInstruction();
   return true;
 }
@@ -68,7 +68,7 @@ function movToCr0(hv: Hypervisor, v: VCpu, value: number): boolean {
   }
   v.write(F.GUEST_CR0, actual);
   v.write(F.CR0_READ_SHADOW, value);
-  if (((old ^ actual) & (CR0.PG | CR0.PE | CR0.WP)) !== 0) hv.vmx.invvpid(INVVPID_TYPE.SINGLE_CONTEXT, 1);
+  if (((old ^ actual) & (CR0.PG | CR0.PE | CR0.WP)) !== 0) v.vmx.invvpid(INVVPID_TYPE.SINGLE_CONTEXT, v.id + 1);
   v.skipInstruction();
   return true;
 }

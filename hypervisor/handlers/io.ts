@@ -22,8 +22,8 @@ function access(hv: Hypervisor, v: VCpu, a: PortAccess): void {
   if (owners !== undefined) {
     for (const app of owners) if (app.onPortAccess !== undefined && app.onPortAccess(v, a) === 'skip') return;
   }
-  if (a.isIn) a.value = hv.vmx.hostIn(a.port, a.size) & MASK[a.size];
-  else hv.vmx.hostOut(a.port, a.size, a.value & MASK[a.size]);
+  if (a.isIn) a.value = v.vmx.hostIn(a.port, a.size) & MASK[a.size];
+  else v.vmx.hostOut(a.port, a.size, a.value & MASK[a.size]);
 }
 
 export function handleIo(hv: Hypervisor, v: VCpu): boolean {
@@ -86,7 +86,7 @@ function translate(hv: Hypervisor, v: VCpu, lin: number, size: number, write: bo
     if ((p.cr0 & CR0.PG) === 0) { out.push(l >>> 0); continue; }
     const r = walk(hv.mem, p, l, write ? Access.Write : Access.Read, user, { setAD: true });
     if (r instanceof WalkFault) {
-      hv.vmx.writeCr2(l);
+      v.vmx.writeCr2(l);
       v.injectException(EXC.PF, r.errorCode);
       return null;
     }

@@ -43,7 +43,8 @@ export class PageProtect implements HypApp {
         if (!this.protectedPages.delete(page)) { v.regs[GPR.EAX] = -1; return true; }
         hv.ept.setPermissions(page, EPT.READ | EPT.WRITE | EPT.EXECUTE);
       }
-      hv.vmx.invept(INVEPT_TYPE.SINGLE_CONTEXT, hv.ept.eptp[1] * 0x100000000 + (hv.ept.eptp[0] >>> 0)); // the EPT changed (Vol3C 28.3.3.1)
+      // The EPT changed: every processor drops what it cached from it (Vol3C 28.3.3.1; XMHF would IPI them).
+      for (const u of hv.allUnits) u.invept(INVEPT_TYPE.SINGLE_CONTEXT, hv.ept.eptp[1] * 0x100000000 + (hv.ept.eptp[0] >>> 0));
       v.regs[GPR.EAX] = 0;
       return true;
     }
