@@ -88,6 +88,8 @@ export class CpuState {
   shadowNow = 0;
   nmiPending = false;
   nmiBlocked = false;
+  /** Wait-for-SIPI: after INIT, an application processor sleeps until a startup IPI; interrupts do not wake it (Vol3A 8.4). */
+  waitForSipi = false;
   /** DR6 bits (B0-B3, BD, BS) of the #DB being raised: written to DR6 when it is delivered, not when it causes a VM exit (Vol3C 27.1). */
   dbgCause = 0;
 

@@ -170,6 +170,7 @@ function loadGuestState(u: VmxUnit, v: Vmcs, c: CPU): EntryCheckFailure | null {
   const act = v.get(F.GUEST_ACTIVITY_STATE);
   c.halted = act === ACTIVITY.HLT;
   if (act === ACTIVITY.SHUTDOWN || act === ACTIVITY.WAIT_FOR_SIPI) c.halted = true; // only NMI/INIT/SIPI can leave these
+  c.waitForSipi = act === ACTIVITY.WAIT_FOR_SIPI;
   return null;
 }
 

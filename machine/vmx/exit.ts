@@ -137,7 +137,7 @@ function saveGuestState(u: VmxUnit, v: Vmcs, c: CPU, rip: number, reason: number
   if (nmiBlocked) intr |= INTERRUPTIBILITY.BLOCKING_BY_NMI;
   v.set(F.GUEST_INTERRUPTIBILITY_INFO, intr);
   const halted = c.halted && reason !== EXIT_REASON.TRIPLE_FAULT;
-  v.set(F.GUEST_ACTIVITY_STATE, halted ? ACTIVITY.HLT : ACTIVITY.ACTIVE);
+  v.set(F.GUEST_ACTIVITY_STATE, c.waitForSipi ? ACTIVITY.WAIT_FOR_SIPI : halted ? ACTIVITY.HLT : ACTIVITY.ACTIVE);
   // A pending single-step trap must survive the round trip (26.3.1.5 requires BS then).
   const tf = (fl & EFLAGS.TF) !== 0;
   v.set(F.GUEST_PENDING_DBG_EXCEPTIONS, tf && (intr & 3) !== 0 || tf && halted ? PENDING_DBG.BS : 0);
@@ -199,7 +199,7 @@ function loadHostState(u: VmxUnit, v: Vmcs, c: CPU, reason: number): void {
   c.r32[4] = v.get32(F.HOST_RSP);
   c.flags = EFLAGS.FIXED1; c.lazy = 0;
   c.cpl = 0;
-  c.halted = false;
+  c.halted = false; c.waitForSipi = false;
   c.intShadow = false; c.shadowMovSs = false; c.shadowNow = 0;
   // An exit caused by an NMI leaves NMIs blocked (27.5.5).
   const nmiExit = reason === EXIT_REASON.EXCEPTION_NMI && ((u.x.intrInfo & INTR_INFO.TYPE_MASK) >>> 8) === INTR_TYPE.NMI;

@@ -334,3 +334,29 @@ export function eptFault(c: CPU, misconfig: boolean, gpa: number, lin: number, a
   vmExit(u, misconfig ? EXIT_REASON.EPT_MISCONFIG : EXIT_REASON.EPT_VIOLATION);
   throw VMEXIT;
 }
+
+// ================================================================ INIT and SIPI (25.2)
+
+/**
+ * An INIT signal reaches a processor in VMX non-root operation: always a VM exit (reason 3), at an
+ * instruction boundary; the guest state saved is the state before the INIT.
+ */
+export function initSignalExit(c: CPU): void {
+  const u = c.nonRoot!.unit;
+  u.x.reset();
+  vmExit(u, EXIT_REASON.INIT_SIGNAL);
+}
+
+/**
+ * A SIPI reaches a processor whose guest is in the wait-for-SIPI activity state: a VM exit
+ * (reason 4) with the SIPI vector as the qualification. True if it exited; a SIPI to a guest in
+ * any other activity state is discarded, as SIPIs are outside wait-for-SIPI (Vol3A 8.4.4.1).
+ */
+export function sipiExit(c: CPU, vector: number): boolean {
+  if (!c.waitForSipi) return false;
+  const u = c.nonRoot!.unit;
+  u.x.reset();
+  u.x.qualification = vector & 0xff;
+  vmExit(u, EXIT_REASON.SIPI);
+  return true;
+}
