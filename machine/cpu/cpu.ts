@@ -3,9 +3,11 @@
 // event delivery (exceptions, interrupts, double and triple fault) in exceptions.ts.
 //
 // Execution model: code is decoded into blocks of Insn (straight-line, ending at a control
-// transfer, a mode change or the page end) cached per physical page and keyed by (offset, CS.D).
-// Writes to RAM that hold decoded code drop that page's blocks (see checkCodeWrite). Faults are
-// thrown as the FAULT singleton and delivered here, with EIP rolled back to the faulting instruction.
+// transfer, a mode change or the page end) cached by physical address and CS.D (blocks.ts).
+// Writes to RAM that hold decoded code drop that page's blocks (see checkCodeWrite). A block run
+// often enough is compiled to one JS function (jit.ts) that does exactly what the interpreter loop
+// in execBlock does. Faults are thrown as the FAULT singleton and delivered here, with EIP rolled
+// back to the faulting instruction.
 
 import { AR, CR0, CR4, EFER, EFLAGS, EXC, SEG, SEG_NONE } from './arch.js';
 import { CpuMmu, T_NX, T_SLOW, T_VALID } from './mmu.js';
@@ -26,6 +28,8 @@ import { cpuidQuery, cpuidOut } from './cpuid.js';
 import { loadSeg, loadCS, readDescriptor, Descriptor } from './segments.js';
 import { loadTr } from './ops/system.js';
 import { X87 } from './fpu/x87.js';
+import { Block, CodeCache } from './blocks.js';
+import { compileBlock, jitSettings } from './jit.js';
 
 /** What the CPU asks of its interrupt controller (8259 pair or local APIC). */
 export interface InterruptController {
@@ -55,10 +59,6 @@ export interface CpuDebug {
   before(c: CPU): number;
 }
 
-export class Block {
-  constructor(readonly insns: Insn[], readonly bytes: number, readonly pa: number) {}
-}
-
 const MAX_BLOCK_INSNS = 64;
 
 export class CPU extends CpuMmu {
@@ -73,8 +73,10 @@ export class CPU extends CpuMmu {
   stopMessage = '';
   /** On an unimplemented instruction: stop the run with a report (true) or raise #UD (false). */
   stopOnUnimplemented = true;
-  /** Cached blocks per physical page; key = (offset << 1) | CS.D. */
-  private pageBlocks: (Map<number, Block> | undefined)[] = [];
+  /** Decoded blocks (blocks.ts). */
+  private readonly code = new CodeCache();
+  /** Interpreted runs after which a block is compiled to a JS function (jit.ts); 0 = never (also where code generation is unavailable). */
+  jitThreshold = jitSettings.threshold;
   /** CPUID model (set by the machine; see cpuid.ts). */
   cpuidLeaves: Map<number, [number, number, number, number]> = new Map();
   /** Nonzero while delivering an event (for double-fault classification, see exceptions.ts). */
@@ -122,6 +124,13 @@ export class CPU extends CpuMmu {
     this.stop = Stop.None;
     while (clock.insns < until) {
       try {
+        // Fast path: nothing can happen at this boundary (see quietBoundary), so the code below would
+        // only run the block.
+        if (dbg === null && this.quietBoundary()) {
+          this.execBlock(until - clock.insns);
+          if (this.stop !== Stop.None) return this.stop;
+          continue;
+        }
         if (dbg !== null && dbg.after(this)) return Stop.Debug;
         const nr = this.nonRoot;
         // Exits at an instruction boundary: VMX-preemption timer, NMI window, interrupt window (Vol3C 25.2).
@@ -169,6 +178,18 @@ export class CPU extends CpuMmu {
     return Stop.Budget;
   }
 
+  /**
+   * True if the boundary checks of run() would find nothing to do: no boundary VM exit, not halted,
+   * no interrupt shadow, no event to deliver, no single step (TF) and no monitor trap flag. Must stay
+   * in step with run(): any new boundary condition there needs its test here too.
+   */
+  private quietBoundary(): boolean {
+    if (this.halted || this.intShadow || this.nmiPending || (this.flags & EFLAGS.TF) !== 0) return false;
+    const nr = this.nonRoot;
+    if (nr !== null && (nr.mtfPending || (nr.pin & QUIET_PIN) !== 0 || (nr.proc & QUIET_PROC) !== 0)) return false;
+    return (this.flags & EFLAGS.IF) === 0 || this.intc === null || !this.intc.hasInterrupt();
+  }
+
   /** Instructions completed by the last execBlock (0 if it faulted on the first). */
   private lastBlockRan = 0;
 
@@ -180,8 +201,13 @@ export class CPU extends CpuMmu {
     try {
       const blk = this.fetchBlock();
       const insns = blk.insns;
-      const n = insns.length < max ? insns.length : max;
       this.blockStop = false;
+      if (insns.length <= max) {
+        let fn = blk.fn;
+        if (fn === null && ++blk.hits === this.jitThreshold && blk.pa >= 0) fn = blk.fn = compileBlock(blk);
+        if (fn !== null) { fn(this); this.lastBlockRan = clock.insns - start; return; }
+      }
+      const n = insns.length < max ? insns.length : max;
       for (let k = 0; k < n;) {
         const i = insns[k];
         this.prevEip = this.eip;
@@ -206,7 +232,8 @@ export class CPU extends CpuMmu {
   private fetchBlock(): Block {
     const eip = this.eip;
     this.prevEip = eip;
-    if ((eip >>> 0) > this.segLimit[SEG.CS]) this.gp(0);
+    const limit = this.segLimit[SEG.CS];
+    if ((eip >>> 0) > limit) this.gp(0);
     const lin = (this.segBase[SEG.CS] + eip) | 0;
     let e = this.tlb[lin >>> 12];
     if ((e & (this.rdMask | T_NX)) !== T_VALID) {
@@ -215,23 +242,18 @@ export class CPU extends CpuMmu {
       if ((e & T_SLOW) !== 0 || (e & T_VALID) === 0) return this.uncachedBlock(lin);
     }
     const pa = (e & ~0xfff) | (lin & 0xfff);
-    const page = pa >>> 12;
-    let map = this.pageBlocks[page];
-    const key = ((pa & 0xfff) << 1) | (this.cs32 ? 1 : 0);
-    let b = map !== undefined ? map.get(key) : undefined;
-    if (b === undefined) {
-      const nb = this.buildBlock(pa, lin);
-      if (nb === null) return this.uncachedBlock(lin);
-      if (map === undefined) { map = new Map(); this.pageBlocks[page] = map; }
-      map.set(key, nb);
-      b = nb;
+    let b = this.code.lookup(pa, this.cs32);
+    if (b === null) {
+      b = this.buildBlock(pa);
+      if (b === null) return this.uncachedBlock(lin);
+      this.code.insert(b);
     }
-    if (((eip + b.bytes - 1) >>> 0) > this.segLimit[SEG.CS]) return this.uncachedBlock(lin);
+    if (((eip + b.bytes - 1) >>> 0) > limit) return this.uncachedBlock(lin);
     return b;
   }
 
   /** Decode a block from RAM at `pa`; null if the first instruction crosses the page end. */
-  private buildBlock(pa: number, lin: number): Block | null {
+  private buildBlock(pa: number): Block | null {
     const insns: Insn[] = [];
     const end = (pa | 0xfff) + 1;
     let p = pa;
@@ -246,8 +268,7 @@ export class CPU extends CpuMmu {
     if (insns.length === 0) return null;
     // Mark the bytes as code so writes to them invalidate this page's blocks.
     for (let a = pa & ~31; a < p; a += 32) this.codeBits[a >>> 10] |= 1 << ((a >>> 5) & 31);
-    void lin;
-    return new Block(insns, p - pa, pa);
+    return new Block(insns, p - pa, pa, this.cs32);
   }
 
   /** One instruction decoded through linear fetches (page-crossing, MMIO, or near the CS limit). Not cached. */
@@ -266,28 +287,32 @@ export class CPU extends CpuMmu {
       const pa = this.translate((lin + have) | 0, Access.Fetch, user);
       buf[have++] = this.physRead(pa, 1);
     }
-    return new Block([i], i.len, -1);
+    return new Block([i], i.len, -1, this.cs32);
   }
 
   /** Drop decoded blocks on the page(s) of a write that hit marked code bytes. */
   override checkCodeWrite(pa: number, len: number): void {
     const cb = this.codeBits;
+    // Only RAM holds decoded code. (`pa` is unsigned and may lie far above RAM, e.g. a stack that
+    // wrapped to 0xFFFFxxxx: a loop from `pa & ~31`, negative there, up to pa once cost 2^27 steps.)
+    const top = cb.length * 1024;
+    if (pa >= top) return;
+    const end = Math.min(pa + len, top);
     let hit = false;
-    for (let a = pa & ~31; a < pa + len; a += 32) {
-      const w = a >>> 10;
-      if (w < cb.length && (cb[w] & (1 << ((a >>> 5) & 31))) !== 0) { hit = true; break; }
+    for (let a = pa - (pa & 31); a < end; a += 32) {
+      if ((cb[a >>> 10] & (1 << ((a >>> 5) & 31))) !== 0) { hit = true; break; }
     }
     if (!hit) return;
-    for (let page = pa >>> 12; page <= (pa + len - 1) >>> 12; page++) {
-      this.pageBlocks[page] = undefined;
+    for (let page = pa >>> 12; page <= (end - 1) >>> 12; page++) {
+      this.code.dropPage(page);
       const w0 = page << 2;
-      if (w0 < cb.length) { cb[w0] = 0; cb[w0 + 1] = 0; cb[w0 + 2] = 0; cb[w0 + 3] = 0; }
+      cb[w0] = 0; cb[w0 + 1] = 0; cb[w0 + 2] = 0; cb[w0 + 3] = 0;
     }
     this.blockStop = true;
   }
 
   /** Forget all decoded code (e.g. after loading a new image or a snapshot). */
-  flushCodeCache(): void { this.pageBlocks = []; this.codeBits.fill(0); }
+  flushCodeCache(): void { this.code.flush(); this.codeBits.fill(0); }
 
   // ------------------------------------------------------------------ events
   /** External interrupts are recognized: IF = 1, or in non-root operation with "external-interrupt exiting" (Vol3C 25.2). */
@@ -299,6 +324,7 @@ export class CPU extends CpuMmu {
 
   /** True if an event would be delivered now (used to wake from HLT). */
   pendingEvent(): boolean {
+    if (this.waitForSipi) return false; // only a SIPI (or INIT) wakes it, delivered by the machine
     if (this.nmiPending && !this.nmiBlocked) return true;
     return this.intc !== null && this.interruptsOpen() && this.intc.hasInterrupt();
   }
@@ -593,6 +619,10 @@ export class CPU extends CpuMmu {
   }
 }
 
+// VMX controls that make a boundary eventful (quietBoundary): the preemption timer, external
+// interrupts that exit even with IF = 0, the NMI and interrupt windows, the monitor trap flag.
+const QUIET_PIN = PIN.ACTIVATE_VMX_PREEMPTION_TIMER | PIN.EXTERNAL_INTERRUPT_EXITING;
+const QUIET_PROC = PROC.NMI_WINDOW_EXITING | PROC.INTERRUPT_WINDOW_EXITING | PROC.MONITOR_TRAP_FLAG;
 const REG8 = new Uint8Array([0, 4, 8, 12, 1, 5, 9, 13]);
 const HOST_DESC = new Descriptor();
 export { REG8, SEG_NONE, ZERO_REG };
