@@ -49,3 +49,29 @@ test('writes far above RAM (a stack wrapped to FFFFxxxxH) are cheap: no code-bit
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   assert.equal(b.cpu.r32[4] >>> 0, 0xfffffff0);
 });
+
+test('a code page remapped (PTE + INVLPG) between two runs of the same EIP: the new page runs (chained blocks follow the TLB)', () => {
+  for (const t of [0, 1]) {
+    const b = makeCpu(1 << 20);
+    setupFlat32(b.cpu, 0x1000);
+    b.cpu.jitThreshold = t;
+    const w32 = (a: number, v: number): void => { b.mem.write(a, 4, v); };
+    const A = 0x30000, B = 0x31000;
+    w32(0x20000, 0x21000 | 3);                              // PDE 0: identity 0-4 MiB
+    for (let k = 0; k < 1024; k++) w32(0x21000 + k * 4, (k << 12) | 3);
+    w32(0x20004, 0x22000 | 3);                              // PDE 1: linear 400000H -> A
+    w32(0x22000, A | 3);
+    b.cpu.cr3 = 0x20000;
+    b.cpu.setCr0(b.cpu.cr0 | 0x80000000);
+    poke(b, A, [0x40, 0xc3]);                               // A: inc eax; ret
+    poke(b, B, [0x43, 0xc3]);                               // B: inc ebx; ret
+    // l: call 400000H; mov [22000H], esi; invlpg [400000H]; xchg edi, esi; dec ecx; jnz l; hlt
+    const rel = (0x400000 - 0x1005) >>> 0;
+    poke(b, 0x1000, [0xe8, rel & 0xff, (rel >>> 8) & 0xff, (rel >>> 16) & 0xff, rel >>> 24,
+      0x89, 0x35, 0x00, 0x20, 0x02, 0x00, 0x0f, 0x01, 0x3d, 0x00, 0x00, 0x40, 0x00, 0x87, 0xf7, 0x49, 0x75, 0xe9, 0xf4]);
+    b.cpu.r32[1] = 200; b.cpu.r32[6] = B | 3; b.cpu.r32[7] = A | 3;
+    assert.equal(runToHlt(b), Stop.Halted);
+    assert.equal(b.cpu.r32[0], 100, `threshold ${t}: page A ran every other time`);
+    assert.equal(b.cpu.r32[3], 100, `threshold ${t}: page B ran every other time`);
+  }
+});

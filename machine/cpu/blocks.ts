@@ -19,6 +19,15 @@ export class Block {
   fn: BlockFn | null = null;
   /** False once a write to its page (or a flush) dropped it. */
   valid = true;
+  // Two successors (the taken and fall-through edges, or the last targets of an indirect branch):
+  // the block fetchBlock found at EIP `eipA` while the CPU's codeEpoch was `epochA` (cpu.ts execBlock).
+  // The epoch changes with anything fetchBlock depends on besides EIP: CS, CPL, the TLB.
+  nextA: Block | null = null;
+  eipA = 0;
+  epochA = -1;
+  nextB: Block | null = null;
+  eipB = 0;
+  epochB = -1;
   constructor(
     readonly insns: Insn[],
     /** Length in bytes. */
@@ -34,6 +43,7 @@ const TABLE_BITS = 15;
 const TABLE_MASK = (1 << TABLE_BITS) - 1;
 const NO_BLOCK = new Block([], 0, -2, false);
 NO_BLOCK.valid = false;
+export { NO_BLOCK };
 
 function slot(pa: number, cs32: boolean): number {
   return ((pa << 1) ^ (pa >>> (TABLE_BITS - 1)) ^ (cs32 ? 1 : 0)) & TABLE_MASK;

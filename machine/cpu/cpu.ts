@@ -28,7 +28,7 @@ import { cpuidQuery, cpuidOut } from './cpuid.js';
 import { loadSeg, loadCS, readDescriptor, Descriptor } from './segments.js';
 import { loadTr } from './ops/system.js';
 import { X87 } from './fpu/x87.js';
-import { Block, CodeCache } from './blocks.js';
+import { Block, CodeCache, NO_BLOCK } from './blocks.js';
 import { compileBlock, jitSettings } from './jit.js';
 
 /** What the CPU asks of its interrupt controller (8259 pair or local APIC). */
@@ -192,6 +192,8 @@ export class CPU extends CpuMmu {
 
   /** Instructions completed by the last execBlock (0 if it faulted on the first). */
   private lastBlockRan = 0;
+  /** The block the last execBlock ran to its end (its chained successors are tried first), or NO_BLOCK. */
+  private lastBlock: Block = NO_BLOCK;
 
   private execBlock(max: number): void {
     // The clock advances per retired instruction, so RDTSC and device reads inside a block see
@@ -199,13 +201,26 @@ export class CPU extends CpuMmu {
     const clock = this.clock;
     const start = clock.insns;
     try {
-      const blk = this.fetchBlock();
+      // The successor of the last block, if chained in this epoch; else look it up and chain it.
+      const prev = this.lastBlock;
+      const eip = this.eip, epoch = this.codeEpoch;
+      let blk: Block;
+      if (prev.eipA === eip && prev.epochA === epoch && prev.nextA!.valid) { blk = prev.nextA!; this.prevEip = eip; }
+      else if (prev.eipB === eip && prev.epochB === epoch && prev.nextB!.valid) { blk = prev.nextB!; this.prevEip = eip; }
+      else {
+        this.lastBlock = NO_BLOCK;
+        blk = this.fetchBlock();
+        if (blk.pa >= 0 && prev.pa >= 0 && this.codeEpoch === epoch) {
+          if (prev.epochA !== epoch || !prev.nextA!.valid) { prev.nextA = blk; prev.eipA = eip; prev.epochA = epoch; }
+          else { prev.nextB = blk; prev.eipB = eip; prev.epochB = epoch; }
+        }
+      }
       const insns = blk.insns;
       this.blockStop = false;
       if (insns.length <= max) {
         let fn = blk.fn;
         if (fn === null && ++blk.hits === this.jitThreshold && blk.pa >= 0) fn = blk.fn = compileBlock(blk);
-        if (fn !== null) { fn(this); this.lastBlockRan = clock.insns - start; return; }
+        if (fn !== null) { fn(this); this.lastBlockRan = clock.insns - start; this.lastBlock = blk; return; }
       }
       const n = insns.length < max ? insns.length : max;
       for (let k = 0; k < n;) {
@@ -217,7 +232,9 @@ export class CPU extends CpuMmu {
         clock.insns++;
         if (this.blockStop) break;
       }
+      this.lastBlock = blk;
     } catch (e) {
+      this.lastBlock = NO_BLOCK;
       this.lastBlockRan = clock.insns - start;
       if (e === VMEXIT) return;
       if (e !== FAULT) throw e;
@@ -478,6 +495,7 @@ export class CPU extends CpuMmu {
   setSegCache(s: number, sel: number, base: number, limit: number, ar: number): void {
     this.segSel[s] = sel; this.segBase[s] = base | 0; this.segLimit[s] = limit >>> 0; this.segAr[s] = ar;
     if (s < 6) this.refreshSeg(s);
+    if (s === SEG.CS) this.codeEpoch++;
     if (s === SEG.CS || s === SEG.SS) {
       this.cs32 = this.mode !== Mode.V86 && (this.segAr[SEG.CS] & AR.DB) !== 0;
       this.ss32 = this.mode !== Mode.V86 && (this.segAr[SEG.SS] & AR.DB) !== 0;

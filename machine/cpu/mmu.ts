@@ -55,6 +55,11 @@ export class CpuMmu extends CpuFlags {
   blockStop = false;
   /** Debugger watchpoints, or null (no cost: see T_WATCH_R). */
   watch: MmuWatch | null = null;
+  /**
+   * Changes whenever a linear code address could fetch differently: TLB entries dropped or replaced,
+   * CPL or CS changed (cpu.ts). Chained blocks (blocks.ts) are only followed within one epoch.
+   */
+  codeEpoch = 0;
 
   // Exception being raised (see raise()).
   excVector = 0;
@@ -83,6 +88,7 @@ export class CpuMmu extends CpuFlags {
   // ---- privilege masks ----
   /** Recompute fast-path masks after CPL or CR0.WP changes. */
   updateMasks(): void {
+    this.codeEpoch++;
     if (this.cpl === 3) {
       this.rdMask = T_VALID | T_SLOW | T_NOUSER | T_WATCH_R;
       this.wrMask = T_VALID | T_SLOW | T_NOUSER | T_NOWRITE_U | T_NODIRTY | T_WATCH_W;
@@ -95,6 +101,7 @@ export class CpuMmu extends CpuFlags {
   // ---- TLB ----
   /** Flush all entries, or all but global ones (MOV CR3 with CR4.PGE). */
   flushTlb(keepGlobal: boolean): void {
+    this.codeEpoch++;
     const t = this.tlb;
     if (this.tlbOverflow) {
       if (keepGlobal) { for (let p = 0; p < t.length; p++) if ((t[p] & T_GLOBAL) === 0) t[p] = 0; }
@@ -112,7 +119,7 @@ export class CpuMmu extends CpuFlags {
     this.tlbCount = n;
   }
   /** INVLPG: drop one linear page (global or not). */
-  invlpg(lin: number): void { this.tlb[lin >>> 12] = 0; }
+  invlpg(lin: number): void { this.tlb[lin >>> 12] = 0; this.codeEpoch++; }
 
   /** Translate `lin` for an access, filling the TLB; throws #PF (or, under EPT, a VM exit). Returns the TLB entry. */
   tlbFill(lin: number, access: Access, user: boolean): number {
@@ -148,7 +155,7 @@ export class CpuMmu extends CpuFlags {
     if (this.watch !== null) entry |= this.watch.pageFlags(page);
     if (this.tlb[page] === 0) {
       if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page; else this.tlbOverflow = true;
-    }
+    } else this.codeEpoch++;
     this.tlb[page] = entry;
     return entry;
   }
@@ -169,7 +176,7 @@ export class CpuMmu extends CpuFlags {
     if (this.watch !== null) entry |= this.watch.pageFlags(page);
     if (this.tlb[page] === 0) {
       if (this.tlbCount < TLB_LIST_MAX) this.tlbList[this.tlbCount++] = page; else this.tlbOverflow = true;
-    }
+    } else this.codeEpoch++;
     this.tlb[page] = entry;
     return entry;
   }
