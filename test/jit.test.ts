@@ -125,7 +125,7 @@ function randomInsn(r: () => number): number[] {
     case 25: return (r() & 1) ? [0x0f, 0x40 + (r() & 15), modrm(3, pick(DST), src())] : [0x0f, 0x90 + (r() & 15), modrm(3, 0, pick(DST8))]; // CMOVcc SETcc
     case 26: return pick([[0x50 + src(), 0x58 + pick(DST)], [0x6a, imm8(), 0x58 + pick(DST)], [0x99], [0x98], [0xf8], [0xf9], [0xf5]]);
     case 27: return [0x0f, 0x31];                                                  // RDTSC
-    case 28: return [0x6b, modrm(3, pick(DST), src()), imm8()];
+    case 28: return (r() & 1) ? [0x6b, modrm(3, pick(DST), src()), imm8()] : [0x69, ...(r() & 1 ? [modrm(3, pick(DST), src())] : mem(pick(DST))), ...imm32()];
     default: return [0x0f, pick([0xa3, 0xab, 0xbc, 0xbd]), modrm(3, pick(DST), src())];
   }
 }
