@@ -127,7 +127,7 @@ export class CPU extends CpuMmu {
         // Fast path: nothing can happen at this boundary (see quietBoundary), so the code below would
         // only run the block.
         if (dbg === null && this.quietBoundary()) {
-          this.execBlock(until - clock.insns);
+          this.runQuiet(until);
           if (this.stop !== Stop.None) return this.stop;
           continue;
         }
@@ -195,54 +195,89 @@ export class CPU extends CpuMmu {
   /** The block the last execBlock ran to its end (its chained successors are tried first), or NO_BLOCK. */
   private lastBlock: Block = NO_BLOCK;
 
+  /**
+   * The fast path of run(): blocks back to back for as long as each boundary is quiet and the budget
+   * allows, exactly as run()'s loop would take them (the caller checked the first boundary).
+   */
+  private runQuiet(until: number): void {
+    const clock = this.clock;
+    try {
+      for (;;) {
+        const blk = this.nextBlock();
+        this.blockStop = false;
+        const fn = blk.fn;
+        if (fn !== null && blk.insns.length <= until - clock.insns) fn(this);
+        else this.interpret(blk, until - clock.insns);
+        this.lastBlock = blk;
+        if (this.stop !== Stop.None || clock.insns >= until || !this.quietBoundary()) return;
+      }
+    } catch (e) {
+      this.blockFault(e);
+    }
+  }
+
   private execBlock(max: number): void {
     // The clock advances per retired instruction, so RDTSC and device reads inside a block see
     // exact virtual time.
     const clock = this.clock;
     const start = clock.insns;
     try {
-      // The successor of the last block, if chained in this epoch; else look it up and chain it.
-      const prev = this.lastBlock;
-      const eip = this.eip, epoch = this.codeEpoch;
-      let blk: Block;
-      if (prev.eipA === eip && prev.epochA === epoch && prev.nextA!.valid) { blk = prev.nextA!; this.prevEip = eip; }
-      else if (prev.eipB === eip && prev.epochB === epoch && prev.nextB!.valid) { blk = prev.nextB!; this.prevEip = eip; }
-      else {
-        this.lastBlock = NO_BLOCK;
-        blk = this.fetchBlock();
-        if (blk.pa >= 0 && prev.pa >= 0 && this.codeEpoch === epoch) {
-          if (prev.epochA !== epoch || !prev.nextA!.valid) { prev.nextA = blk; prev.eipA = eip; prev.epochA = epoch; }
-          else { prev.nextB = blk; prev.eipB = eip; prev.epochB = epoch; }
-        }
-      }
-      const insns = blk.insns;
+      const blk = this.nextBlock();
       this.blockStop = false;
-      if (insns.length <= max) {
-        let fn = blk.fn;
-        if (fn === null && ++blk.hits === this.jitThreshold && blk.pa >= 0) fn = blk.fn = compileBlock(blk);
-        if (fn !== null) { fn(this); this.lastBlockRan = clock.insns - start; this.lastBlock = blk; return; }
-      }
-      const n = insns.length < max ? insns.length : max;
-      for (let k = 0; k < n;) {
-        const i = insns[k];
-        this.prevEip = this.eip;
-        this.eip = (this.eip + i.len) & this.ipMask;
-        i.exec(this, i);
-        k++;
-        clock.insns++;
-        if (this.blockStop) break;
-      }
+      const fn = blk.fn;
+      if (fn !== null && blk.insns.length <= max) fn(this);
+      else this.interpret(blk, max);
       this.lastBlock = blk;
     } catch (e) {
-      this.lastBlock = NO_BLOCK;
       this.lastBlockRan = clock.insns - start;
-      if (e === VMEXIT) return;
-      if (e !== FAULT) throw e;
-      this.eip = this.prevEip;
-      this.deliver(this.excVector, EventKind.Fault, this.excHasCode ? this.excCode : -1);
+      this.blockFault(e);
       return;
     }
     this.lastBlockRan = clock.insns - start;
+  }
+
+  /** Run up to `max` instructions of `blk` one by one (compiling it once it is hot and may run whole). */
+  private interpret(blk: Block, max: number): void {
+    const insns = blk.insns;
+    if (insns.length <= max && ++blk.hits === this.jitThreshold && blk.pa >= 0) {
+      const fn = blk.fn = compileBlock(blk);
+      if (fn !== null) { fn(this); return; }
+    }
+    const clock = this.clock;
+    const n = insns.length < max ? insns.length : max;
+    for (let k = 0; k < n;) {
+      const i = insns[k];
+      this.prevEip = this.eip;
+      this.eip = (this.eip + i.len) & this.ipMask;
+      i.exec(this, i);
+      k++;
+      clock.insns++;
+      if (this.blockStop) break;
+    }
+  }
+
+  /** A block ended by a throw: a VM exit (already done), or a fault delivered at the faulting instruction. */
+  private blockFault(e: unknown): void {
+    this.lastBlock = NO_BLOCK;
+    if (e === VMEXIT) return;
+    if (e !== FAULT) throw e;
+    this.eip = this.prevEip;
+    this.deliver(this.excVector, EventKind.Fault, this.excHasCode ? this.excCode : -1);
+  }
+
+  /** The block at CS:EIP: a chained successor of the last block if it was found in this epoch, else fetchBlock (and chain it). */
+  private nextBlock(): Block {
+    const prev = this.lastBlock;
+    const eip = this.eip, epoch = this.codeEpoch;
+    if (prev.eipA === eip && prev.epochA === epoch && prev.nextA!.valid) { this.prevEip = eip; return prev.nextA!; }
+    if (prev.eipB === eip && prev.epochB === epoch && prev.nextB!.valid) { this.prevEip = eip; return prev.nextB!; }
+    this.lastBlock = NO_BLOCK;
+    const blk = this.fetchBlock();
+    if (blk.pa >= 0 && prev.pa >= 0 && this.codeEpoch === epoch) {
+      if (prev.epochA !== epoch || !prev.nextA!.valid) { prev.nextA = blk; prev.eipA = eip; prev.epochA = epoch; }
+      else { prev.nextB = blk; prev.eipB = eip; prev.epochB = epoch; }
+    }
+    return blk;
   }
 
   /** Find or build the block at CS:EIP. Fetch faults (#PF, #GP for the CS limit) are thrown. */
